@@ -1,0 +1,99 @@
+"""What every npsrcnn command shares: one-line errors with exit code 2, and atomic writes.
+
+A command is ``main(argv=None) -> int`` decorated with :func:`command`. Bad input raises
+:class:`UserError`; the decorator prints ``prog: error: message`` on stderr and returns 2, never a
+traceback. Files are written through :func:`atomic_output`, so an interrupted write never leaves a
+half-written file where the user's file was, and an existing file is never replaced without
+``--overwrite``.
+"""
+import argparse
+import contextlib
+import functools
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+
+class UserError(Exception):
+    """Bad input from the user (missing file, wrong shape, ...): one line on stderr, exit code 2."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit code 2 (no usage dump)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def command(prog):
+    """Decorate ``main(argv=None)``: UserError, OSError from user paths and Ctrl-C become exit codes."""
+
+    def wrap(main):
+        @functools.wraps(main)
+        def run(argv=None):
+            try:
+                return main(argv) or 0
+            except UserError as exc:
+                print(f"{prog}: error: {exc}", file=sys.stderr)
+                return 2
+            except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+                return exc.code if isinstance(exc.code, int) else 2
+            except KeyboardInterrupt:
+                print(f"{prog}: interrupted", file=sys.stderr)
+                return 130
+
+        return run
+
+    return wrap
+
+
+def check_output_path(path, overwrite=False):
+    """Raise UserError unless `path` may be written: its folder exists and it is new or `overwrite`."""
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"output {path} is a directory")
+    if path.exists() and not overwrite:
+        raise UserError(f"output {path} exists; pass --overwrite to replace it")
+    if not path.parent.exists():
+        raise UserError(f"output folder {path.parent} does not exist")
+    return path
+
+
+def _fsync_dir(folder):
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_output(path, overwrite=True):
+    """Yield a temporary path beside `path`; on success fsync it and rename it onto `path`.
+
+    The temporary name keeps the suffix, so writers that infer the format from it (Pillow, h5py)
+    work. On any exception (including KeyboardInterrupt) the temporary file is removed and `path`
+    is left exactly as it was. ``os.replace`` is atomic on POSIX: a reader (or a ``kill -9``) sees
+    either the old file or the new one, never a mix.
+    """
+    path = Path(path)
+    if not overwrite:
+        check_output_path(path, overwrite=False)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

@@ -1,0 +1,19 @@
+"""Numba compiler options, defined once for every kernel in npsrcnn.
+
+Every kernel module does ``from ._jit import njit`` (or ``njit_parallel``) instead of calling
+``numba.njit`` with its own flags, so a flag is changed, measured and justified in one place.
+"""
+import functools
+
+import numba
+
+# nopython: a kernel that silently fell back to object mode would be 100x slower; fail instead.
+# cache:    the machine code is written to __pycache__, so JIT compilation (seconds per kernel) is
+#           paid once per install, not once per process. Safe here: kernels read no mutable globals.
+# nogil:    compiled code releases the GIL, so a data-loading thread can run beside a kernel.
+OPTIONS = dict(nopython=True, cache=True, nogil=True)
+
+njit = functools.partial(numba.njit, **OPTIONS)
+
+# parallel: only for kernels whose outer prange loop writes independent outputs.
+njit_parallel = functools.partial(numba.njit, parallel=True, **OPTIONS)

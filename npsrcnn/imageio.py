@@ -1,0 +1,102 @@
+"""Reading and writing images with Pillow, with one clear error for anything that is not a usable image.
+
+Arrays are ``(H, W)`` for grayscale, ``(H, W, 3)`` for RGB and ``(H, W, 4)`` for RGBA, dtype uint8 or
+uint16 as stored. Pillow's decompression-bomb limit stays on; truncated files are errors, not
+silently padded (``ImageFile.LOAD_TRUNCATED_IMAGES`` is left False).
+"""
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ._cli import UserError, atomic_output
+
+# Pillow mode -> (mode to convert to, numpy dtype)
+_MODES = {
+    "1": ("L", np.uint8),
+    "L": ("L", np.uint8),
+    "P": (None, np.uint8),  # palette: RGB or RGBA depending on transparency
+    "RGB": ("RGB", np.uint8),
+    "RGBA": ("RGBA", np.uint8),
+    "LA": ("RGBA", np.uint8),
+    "CMYK": ("RGB", np.uint8),
+    "YCbCr": ("RGB", np.uint8),
+    "I;16": (None, np.uint16),
+    "I;16B": (None, np.uint16),
+    "I;16L": (None, np.uint16),
+    "I": (None, np.uint16),
+}
+
+
+def read_image(path):
+    """Read an image file into a uint8 or uint16 array.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    img : ndarray, shape (H, W), (H, W, 3) or (H, W, 4), dtype uint8 or uint16
+
+    Raises
+    ------
+    UserError
+        Missing or unreadable file, not an image, truncated or corrupt data, a decompression bomb,
+        or a pixel format we do not handle.
+    """
+    try:
+        with Image.open(path) as im:
+            im.load()  # decode now, inside the try, so truncation is reported here
+            return _to_array(im, path)
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a directory, not an image") from None
+    except PermissionError:
+        raise UserError(f"{path}: permission denied") from None
+    except Image.DecompressionBombError as exc:
+        raise UserError(f"{path}: refused, {exc}") from None
+    except Image.UnidentifiedImageError:
+        raise UserError(f"{path}: not an image file Pillow can read") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise UserError(f"{path}: truncated or corrupt image ({exc})") from None
+
+
+def _to_array(im, path):
+    if im.mode not in _MODES:
+        raise UserError(f"{path}: unsupported pixel format {im.mode!r}")
+    target, dtype = _MODES[im.mode]
+    if im.mode == "P":
+        target = "RGBA" if "transparency" in im.info else "RGB"
+    if target is not None and target != im.mode:
+        im = im.convert(target)
+    arr = np.asarray(im)
+    if dtype == np.uint16:
+        if arr.min() < 0 or arr.max() > 65535:
+            raise UserError(f"{path}: 32-bit integer pixels outside 0..65535 are not supported")
+        arr = arr.astype(np.uint16)
+    return np.ascontiguousarray(arr)
+
+
+def write_image(path, img, overwrite=False):
+    """Write a uint8 (or uint16 grayscale) image atomically; refuse to replace a file unless `overwrite`.
+
+    Parameters
+    ----------
+    path : str or Path
+        Output file; the format follows the suffix (.png, .bmp, .tif, ...).
+    img : ndarray, shape (H, W), (H, W, 3) or (H, W, 4), dtype uint8 or uint16
+    """
+    img = np.asarray(img)
+    if img.dtype == np.uint16 and img.ndim == 2:
+        pil = Image.fromarray(img, mode="I;16")
+    elif img.dtype == np.uint8 and (img.ndim == 2 or img.shape[2] in (3, 4)):
+        pil = Image.fromarray(img)
+    else:
+        raise UserError(f"cannot write an image of dtype {img.dtype} and shape {img.shape}")
+    fmt = Image.registered_extensions().get(Path(path).suffix.lower())
+    if fmt is None:
+        raise UserError(f"{path}: unknown image format {Path(path).suffix!r}; use .png, .bmp or .tif")
+    with atomic_output(path, overwrite=overwrite) as tmp:
+        pil.save(tmp, format=fmt)

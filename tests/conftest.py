@@ -1,0 +1,39 @@
+"""Shared test settings.
+
+The datasets are found through one setting, the environment variable ``NPSRCNN_DATA`` (a folder with
+``T91/``, ``Set5/``, ``Set14/``, ``BSD100/``), defaulting to ``data/`` in the repository. The authors'
+released weights are found through ``NPSRCNN_REF_WEIGHTS`` (default ``../shared/reference/srcnn_matlab_weights``).
+``.ci/run`` points both at ``../shared``. Tests that need them skip, saying so, when they are absent.
+"""
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def data_dir():
+    return Path(os.environ.get("NPSRCNN_DATA", REPO / "data"))
+
+
+def ref_weights_dir():
+    return Path(os.environ.get("NPSRCNN_REF_WEIGHTS", REPO.parent / "shared" / "reference" / "srcnn_matlab_weights"))
+
+
+@pytest.fixture(scope="session")
+def datasets():
+    """Folder holding the benchmark sets; skips the test when Set5 is not there."""
+    d = data_dir()
+    if not (d / "Set5").is_dir():
+        pytest.skip(f"datasets not found at {d} (set NPSRCNN_DATA)")
+    return d
+
+
+@pytest.fixture(scope="session")
+def ref_weights():
+    """Folder of the authors' released weights (9-1-5(91 images)/x3.npz, ...); skips when absent."""
+    d = ref_weights_dir()
+    if not (d / "9-1-5(91 images)" / "x3.npz").is_file():
+        pytest.skip(f"authors' weights not found at {d} (set NPSRCNN_REF_WEIGHTS)")
+    return d
