@@ -1,0 +1,395 @@
+"""npsrcnn.data: manifest, verified atomic fetch over HTTP (against a local server), resume, --from.
+
+A ThreadingHTTPServer on 127.0.0.1 serves ``{root}/{repo}/{commit}/{path}`` with optional Range
+support and misbehaviours (corrupt bytes, early close, 503s) chosen per file name; it records every
+request and stops in the fixture finalizer. Most tests use a small fake manifest (random bytes,
+parsed by ``parse_manifest``) so they run without the datasets; the real-file tests use the
+``datasets`` fixture and skip without it.
+"""
+import hashlib
+import http.server
+import json
+import re
+import socket
+import threading
+import urllib.parse
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from npsrcnn import data
+from conftest import REPO
+
+SHARED_MANIFEST = REPO.parent / "shared" / "datasets" / "MANIFEST.tsv"
+HEADER = "set\tfile\tsha256\tbytes\twidth\theight\tmode\tsource_repo\tsource_path\tsource_commit\n"
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """GET with optional ``Range: bytes=n-``; misbehaves per file name as `server.behaviour` says."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        st = self.server.state
+        rel = urllib.parse.unquote(self.path.lstrip("/"))
+        name = rel.rsplit("/", 1)[-1]
+        with st.lock:
+            st.requests.append((name, self.headers.get("Range")))
+            how = st.behaviour.get(name, {})
+            statuses = how.get("statuses", [])
+            status = statuses.pop(0) if statuses else None
+            truncate = how.get("truncate", 0) > 0
+            if truncate:
+                how["truncate"] -= 1
+        if status:
+            return self.send_error(status)
+        f = st.root / rel
+        if not f.is_file():
+            return self.send_error(404)
+        body = bytearray(f.read_bytes())
+        if how.get("corrupt"):
+            body[len(body) // 2] ^= 0xFF
+        if how.get("extra"):
+            body += b"x" * 100
+        m = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range") or "")
+        if m and st.ranges:
+            start = int(m.group(1))
+            if start >= len(body):
+                return self.send_error(416)
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+        else:
+            start = 0
+            self.send_response(200)
+        payload = bytes(body[start:])
+        self.send_header("Content-Length", str(len(payload)))  # the full length, also when we then stop early
+        self.end_headers()
+        sent = payload[: len(payload) // 2] if truncate else payload
+        self.wfile.write(sent)
+        with st.lock:
+            st.sent.append((name, len(sent)))
+
+
+class _State:
+    def __init__(self, root):
+        self.root, self.requests, self.sent, self.behaviour = root, [], [], {}
+        self.ranges, self.lock = True, threading.Lock()
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch):
+    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("no_proxy", "*")
+    monkeypatch.delenv("NPSRCNN_FETCH_BASE_URL", raising=False)
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A local HTTP server over ``tmp_path/www``; ``.base_url``, ``.root``, ``.requests``, ``.behaviour``."""
+    root = tmp_path / "www"
+    root.mkdir()
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    httpd.state = _State(root)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    httpd.state.base_url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    yield httpd.state
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+
+
+def _serve(server, entry, content):
+    f = server.root / entry.source_repo / entry.source_commit / entry.source_path
+    f.parent.mkdir(parents=True, exist_ok=True)
+    f.write_bytes(content)
+
+
+@pytest.fixture
+def fake(monkeypatch, server):
+    """Five random files of 'Set5' in a fake manifest (one name with a space), served by `server`."""
+    rng = np.random.default_rng(0)
+    files = {f"f{i}{' x' if i == 4 else ''}.bmp": rng.bytes(int(rng.integers(20_000, 90_000))) for i in range(5)}
+    lines = [f"Set5\t{n}\t{hashlib.sha256(b).hexdigest()}\t{len(b)}\t1\t1\tRGB\tfake/repo\timgs/{n}\t{COMMIT}\n"
+             for n, b in files.items()]
+    entries = data.parse_manifest(HEADER + "".join(lines))
+    monkeypatch.setattr(data, "manifest", lambda: entries)
+    for e in entries:
+        _serve(server, e, files[e.file])
+    return entries, files
+
+
+def _fetch(server, dest, **kw):
+    return data.fetch(["Set5"], dest, base_url=server.base_url, retries=kw.pop("retries", 2), backoff=0,
+                      timeout=5, **kw)
+
+
+def _status(summary):
+    return {r.file: r.status for r in summary.results}
+
+
+# ----------------------------------------------------------------------------------------- manifest
+
+def test_shipped_manifest_has_the_four_sets():
+    entries = data.manifest()
+    counts = {s: sum(e.set == s for e in entries) for s in data.SETS}
+    assert counts == {"T91": 91, "Set5": 5, "Set14": 14, "BSD100": 100}
+    assert len({e.name for e in entries}) == 210
+    assert all(re.fullmatch(r"[0-9a-f]{64}", e.sha256) and e.bytes > 0 for e in entries)
+    assert all(re.fullmatch(r"[0-9a-f]{40}", e.source_commit) for e in entries)
+
+
+def test_shipped_manifest_equals_shared_copy():
+    if not SHARED_MANIFEST.is_file():
+        pytest.skip(f"{SHARED_MANIFEST} not found")
+    shipped = (REPO / "npsrcnn" / "MANIFEST.tsv").read_bytes()
+    assert shipped == SHARED_MANIFEST.read_bytes()
+    assert data.manifest() == data.parse_manifest(SHARED_MANIFEST.read_text())
+
+
+def test_parse_manifest_rejects_missing_columns():
+    with pytest.raises(ValueError, match="line 2"):
+        data.parse_manifest("set\tfile\tsha256\nSet5\ta.bmp\tabc\n")
+
+
+def test_url_is_the_pinned_raw_file(monkeypatch):
+    e = next(e for e in data.manifest() if e.name == "Set5/baby_GT.bmp")
+    assert e.url() == ("https://raw.githubusercontent.com/WangDequan/SRCNN/"
+                       "85679e2ef74e058a1f1e79fe6ba349e93f1ee8ea/Set5/baby_GT.bmp")
+    monkeypatch.setenv("NPSRCNN_FETCH_BASE_URL", "http://mirror/x/")
+    assert e.url() == "http://mirror/x/WangDequan/SRCNN/85679e2ef74e058a1f1e79fe6ba349e93f1ee8ea/Set5/baby_GT.bmp"
+
+
+def test_dest_defaults_to_npsrcnn_data(monkeypatch, tmp_path):
+    monkeypatch.setenv("NPSRCNN_DATA", str(tmp_path))
+    assert data.default_dest() == tmp_path
+    monkeypatch.delenv("NPSRCNN_DATA")
+    assert data.default_dest() == Path("data")
+
+
+# ---------------------------------------------------------------------------------------- over HTTP
+
+def test_clean_fetch_then_rerun_makes_no_requests(fake, server, tmp_path):
+    entries, files = fake
+    dest = tmp_path / "dest"
+    s = _fetch(server, dest)
+    assert s.ok and s.counts() == {"Set5": {"files": 5, "ok": 0, "fetched": 5, "failed": 0}}
+    for n, b in files.items():
+        assert (dest / "Set5" / n).read_bytes() == b
+    assert sorted(p.name for p in (dest / "Set5").iterdir()) == sorted(files)  # no .part left behind
+    assert len(server.requests) == 5 and all(r is None for _, r in server.requests)
+
+    s = _fetch(server, dest)
+    assert s.ok and set(_status(s).values()) == {"ok"}
+    assert len(server.requests) == 5  # nothing downloaded again
+
+
+@pytest.mark.parametrize("how", ["corrupt", "extra"])
+def test_bad_bytes_on_server_are_rejected(fake, server, tmp_path, how, capsys):
+    entries, files = fake
+    server.behaviour["f1.bmp"] = {how: True}
+    dest = tmp_path / "dest"
+    rc = data.main(["fetch", "--sets", "Set5", "--dest", str(dest), "--base-url", server.base_url,
+                    "--backoff", "0", "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2
+    assert not (dest / "Set5" / "f1.bmp").exists() and not (dest / "Set5" / "f1.bmp.part").exists()
+    assert all((dest / "Set5" / n).read_bytes() == b for n, b in files.items() if n != "f1.bmp")
+    assert len(err) == 2 and err[0].startswith("Set5/f1.bmp: ")
+    assert ("checksum mismatch (got " if how == "corrupt" else "wrong size") in err[0]
+    assert err[1].startswith("npsrcnn.data: error: 1 of 5 files failed")
+    assert sum(name == "f1.bmp" for name, _ in server.requests) == 1  # a bad file is not a transient error
+
+
+def test_truncated_download_is_retried_then_rejected(fake, server, tmp_path):
+    server.ranges = False
+    server.behaviour["f2.bmp"] = {"truncate": 99}
+    dest = tmp_path / "dest"
+    s = _fetch(server, dest, retries=2)
+    (bad,) = s.failures
+    assert bad.file == "f2.bmp" and bad.category == "truncated" and "after 3 attempts" in bad.message
+    assert sum(name == "f2.bmp" for name, _ in server.requests) == 3  # bounded: 1 + retries
+    assert not (dest / "Set5" / "f2.bmp").exists()
+    assert _status(s) == {**{e.file: "fetched" for e in fake[0]}, "f2.bmp": "failed"}
+
+
+def test_connection_closed_early_resumes_with_range(fake, server, tmp_path):
+    entries, files = fake
+    server.behaviour["f3.bmp"] = {"truncate": 1}
+    s = _fetch(server, tmp_path)
+    assert s.ok
+    assert (tmp_path / "Set5" / "f3.bmp").read_bytes() == files["f3.bmp"]
+    half = len(files["f3.bmp"]) // 2
+    assert [r for name, r in server.requests if name == "f3.bmp"] == [None, f"bytes={half}-"]
+
+
+def test_partial_file_is_resumed_with_range(fake, server, tmp_path):
+    entries, files = fake
+    b = files["f0.bmp"]
+    (tmp_path / "Set5").mkdir()
+    (tmp_path / "Set5" / "f0.bmp.part").write_bytes(b[:1000])
+    s = _fetch(server, tmp_path)
+    r = next(r for r in s.results if r.file == "f0.bmp")
+    assert r.status == "fetched" and "resumed a partial download at byte 1000" in r.note
+    assert (tmp_path / "Set5" / "f0.bmp").read_bytes() == b
+    assert not (tmp_path / "Set5" / "f0.bmp.part").exists()
+    assert [x for x in server.requests if x[0] == "f0.bmp"] == [("f0.bmp", "bytes=1000-")]
+    assert ("f0.bmp", len(b) - 1000) in server.sent  # only the rest came over the wire
+
+
+def test_partial_file_when_range_is_ignored(fake, server, tmp_path):
+    entries, files = fake
+    server.ranges = False  # the server answers 200 with the whole file
+    (tmp_path / "Set5").mkdir()
+    (tmp_path / "Set5" / "f0.bmp.part").write_bytes(files["f0.bmp"][:1000])
+    assert _fetch(server, tmp_path).ok
+    assert (tmp_path / "Set5" / "f0.bmp").read_bytes() == files["f0.bmp"]
+
+
+def test_partial_file_with_wrong_bytes_starts_over(fake, server, tmp_path):
+    entries, files = fake
+    (tmp_path / "Set5").mkdir()
+    (tmp_path / "Set5" / "f0.bmp.part").write_bytes(b"\0" * 1000)  # not a prefix of the file
+    s = _fetch(server, tmp_path)
+    assert s.ok
+    assert (tmp_path / "Set5" / "f0.bmp").read_bytes() == files["f0.bmp"]
+    assert [r for name, r in server.requests if name == "f0.bmp"] == ["bytes=1000-", None]
+
+
+@pytest.mark.parametrize("extra, requests", [(0, []), (10, [None])])
+def test_complete_or_too_long_partial_file(fake, server, tmp_path, extra, requests):
+    entries, files = fake
+    (tmp_path / "Set5").mkdir()
+    (tmp_path / "Set5" / "f0.bmp.part").write_bytes(files["f0.bmp"] + b"x" * extra)
+    assert _fetch(server, tmp_path).ok
+    assert (tmp_path / "Set5" / "f0.bmp").read_bytes() == files["f0.bmp"]
+    assert [r for name, r in server.requests if name == "f0.bmp"] == requests
+
+
+def test_transient_http_errors_are_retried_but_404_is_not(fake, server, tmp_path):
+    entries, files = fake
+    server.behaviour["f0.bmp"] = {"statuses": [503, 502]}
+    server.behaviour["f1.bmp"] = {"statuses": [404]}
+    s = _fetch(server, tmp_path, retries=3)
+    assert _status(s)["f0.bmp"] == "fetched"
+    assert (tmp_path / "Set5" / "f0.bmp").read_bytes() == files["f0.bmp"]
+    assert sum(name == "f0.bmp" for name, _ in server.requests) == 3
+    (bad,) = s.failures
+    assert bad.file == "f1.bmp" and bad.category == "HTTP error" and "404" in bad.message
+    assert sum(name == "f1.bmp" for name, _ in server.requests) == 1
+
+
+def test_wrong_existing_copy_is_replaced_and_strays_are_kept(fake, server, tmp_path):
+    entries, files = fake
+    (tmp_path / "Set5").mkdir()
+    (tmp_path / "Set5" / "f0.bmp").write_bytes(b"old")
+    (tmp_path / "Set5" / "mine.txt").write_bytes(b"not in the manifest")
+    lines = []
+    s = _fetch(server, tmp_path, log=lines.append)
+    assert s.ok and "replaced" in next(r.note for r in s.results if r.file == "f0.bmp")
+    assert (tmp_path / "Set5" / "f0.bmp").read_bytes() == files["f0.bmp"]
+    assert (tmp_path / "Set5" / "mine.txt").read_bytes() == b"not in the manifest"
+    assert lines == ["Set5/f0.bmp: existing copy does not verify (truncated (3 bytes, expected "
+                     f"{len(files['f0.bmp'])})); replacing it"]
+
+
+def test_wrong_existing_copy_is_kept_when_the_download_fails(fake, server, tmp_path):
+    server.behaviour["f0.bmp"] = {"corrupt": True}
+    (tmp_path / "Set5").mkdir()
+    (tmp_path / "Set5" / "f0.bmp").write_bytes(b"old")
+    assert not _fetch(server, tmp_path).ok
+    assert (tmp_path / "Set5" / "f0.bmp").read_bytes() == b"old"
+
+
+def test_unreachable_server_stops_after_three_files(fake, tmp_path, capsys):
+    with socket.socket() as sock:  # a port that nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    rc = data.main(["fetch", "--sets", "Set5", "--dest", str(tmp_path), "--base-url", f"http://127.0.0.1:{port}",
+                    "--retries", "1", "--backoff", "0", "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2
+    assert len(err) == 4 and all("network error: cannot reach 127.0.0.1" in line for line in err[:3])
+    assert err[3].startswith("npsrcnn.data: error: 5 of 5 files failed (network error: 3, not attempted: 2)")
+    assert "Traceback" not in "".join(err)
+    assert list((tmp_path / "Set5").iterdir()) == []
+
+
+def test_real_set5_over_http_then_verify(datasets, server, tmp_path, capsys):
+    for e in data.select(data.manifest(), ["Set5"]):
+        _serve(server, e, (datasets / e.set / e.file).read_bytes())
+    dest = tmp_path / "dest"
+    rc = data.main(["fetch", "--sets", "Set5", "--dest", str(dest), "--base-url", server.base_url, "--no-progress"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "all 5 files verify against the manifest" in out
+    assert sorted(name for name, _ in server.requests) == sorted(e.file for e in data.manifest() if e.set == "Set5")
+    assert data.main(["verify", "--sets", "Set5", "--dest", str(dest)]) == 0
+    (dest / "Set5" / "bird_GT.bmp").write_bytes(b"BM")
+    assert data.main(["verify", "--sets", "Set5", "--dest", str(dest)]) == 2
+    assert "Set5/bird_GT.bmp: truncated (2 bytes, expected 248886)" in capsys.readouterr().err
+
+
+# -------------------------------------------------------------------------------------------- --from
+
+def test_from_dir_imports_and_rejects_a_corrupted_copy(fake, tmp_path):
+    entries, files = fake
+    src = tmp_path / "src" / "Set5"
+    src.mkdir(parents=True)
+    for n, b in files.items():
+        (src / n).write_bytes(b)
+    (src / "f2.bmp").write_bytes(b"\0" + files["f2.bmp"][1:])
+    (src / "f3.bmp").unlink()
+    s = data.fetch(["Set5"], tmp_path / "dest", source_dir=tmp_path / "src")
+    assert {r.file: r.category for r in s.failures} == {"f2.bmp": "checksum mismatch", "f3.bmp": "missing in source"}
+    for n, b in files.items():
+        out = tmp_path / "dest" / "Set5" / n
+        assert out.read_bytes() == b if n not in ("f2.bmp", "f3.bmp") else not out.exists()
+    assert not list((tmp_path / "dest" / "Set5").glob("*.part"))
+
+
+def test_from_full_shared_datasets_verifies_all_210(datasets, tmp_path):
+    s = data.fetch(None, tmp_path, source_dir=datasets)
+    assert s.ok
+    assert s.counts() == {"T91": {"files": 91, "ok": 0, "fetched": 91, "failed": 0},
+                          "Set5": {"files": 5, "ok": 0, "fetched": 5, "failed": 0},
+                          "Set14": {"files": 14, "ok": 0, "fetched": 14, "failed": 0},
+                          "BSD100": {"files": 100, "ok": 0, "fetched": 100, "failed": 0}}
+    assert data.verify(None, tmp_path).ok
+
+
+# ------------------------------------------------------------------------------------- CLI errors
+
+@pytest.mark.parametrize("argv, needle", [
+    (["fetch", "--from", "{tmp}/nope"], "--from folder"),
+    (["fetch", "--sets", "Set6"], "invalid choice: 'Set6'"),
+    (["fetch", "--from", "{tmp}", "--dest", "{tmp}/file/sub"], "cannot create"),
+    (["fetch", "--retries", "-1"], "--retries"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, needle):
+    (tmp_path / "file").write_bytes(b"")
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    rc = data.main(argv + (["--dest", str(tmp_path / "d")] if "--dest" not in argv else []))
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert len(err.strip().splitlines()) == 1 and needle in err and "Traceback" not in err
+
+
+def test_list_json(capsys):
+    assert data.main(["list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["set"], r["files"]) for r in rows] == [("T91", 91), ("Set5", 5), ("Set14", 14), ("BSD100", 100)]
+    assert sum(r["bytes"] for r in rows) == sum(e.bytes for e in data.manifest())
+
+
+def test_fetch_json_summary(fake, server, tmp_path, capsys):
+    rc = data.main(["fetch", "--sets", "Set5", "--dest", str(tmp_path), "--base-url", server.base_url, "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and out["ok"] is True and out["failures"] == []
+    assert out["sets"] == {"Set5": {"files": 5, "ok": 0, "fetched": 5, "failed": 0}}
