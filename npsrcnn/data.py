@@ -513,7 +513,9 @@ def _cmd_fetch(args):
 
     entries = select(manifest(), args.sets)
     dest = Path(args.dest)
-    source = f"{Path(args.source_dir).resolve()} (local copy)" if args.source_dir else (args.base_url or default_base_url())
+    source = args.base_url or default_base_url()
+    if args.source_dir:
+        source = f"{Path(args.source_dir).resolve()} (local copy)"
     total = sum(e.bytes for e in entries)
     if not args.json:
         print(f"fetch {' '.join(args.sets)} ({len(entries)} files, {_human(total)}) from {source} "
@@ -542,7 +544,8 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="cmd", required=True, metavar="{fetch,verify,list}")
 
     def common(p):
-        p.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS), help="which sets (default: all)")
+        p.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS), metavar="SET",
+                       help=f"which sets, from {', '.join(SETS)} (default: all)")
         p.add_argument("--dest", default=str(default_dest()),
                        help="folder holding {set}/{file} (default: $NPSRCNN_DATA, else ./data)")
         p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -552,7 +555,8 @@ def main(argv=None):
     p.add_argument("--from", dest="source_dir", metavar="DIR", default=None,
                    help="copy from a local folder laid out as DIR/{set}/{file} instead of downloading")
     p.add_argument("--base-url", default=None,
-                   help=f"serves {{repo}}/{{commit}}/{{path}} (default: $NPSRCNN_FETCH_BASE_URL, else {DEFAULT_BASE_URL})")
+                   help="a server of {repo}/{commit}/{path} (default: $NPSRCNN_FETCH_BASE_URL, "
+                        f"else {DEFAULT_BASE_URL})")
     p.add_argument("--retries", type=int, default=3, help="extra attempts per file on a network error (default 3)")
     p.add_argument("--backoff", type=float, default=1.0, help="first wait before a retry, doubled each time (s)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds a connection or read may stall (default 30)")
