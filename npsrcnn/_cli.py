@@ -73,6 +73,12 @@ def _fsync_dir(folder):
         os.close(fd)
 
 
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_output(path, overwrite=True):
     """Yield a temporary path beside `path`; on success fsync it and rename it onto `path`.
@@ -88,6 +94,7 @@ def atomic_output(path, overwrite=True):
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the permissions open() would
     try:
         yield tmp
         with open(tmp, "rb+") as fh:
@@ -97,3 +104,23 @@ def atomic_output(path, overwrite=True):
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def set_threads(n):
+    """Use `n` threads in Numba kernels and in BLAS (NumPy's GEMM), for reproducible timings.
+
+    Environment variables only take effect before NumPy loads its BLAS, so they are set for child
+    processes and, if NumPy is already imported, threadpoolctl (when installed) resizes the pool.
+    """
+    for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(n)
+    if "numpy" in sys.modules:
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:
+            pass
+        else:
+            threadpool_limits(n)
+    import numba
+
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))

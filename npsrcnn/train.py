@@ -1,0 +1,484 @@
+"""Train SRCNN with the paper's recipe: ``python -m npsrcnn.train``.
+
+Defaults are the paper's (Dong et al., ECCV 2014): 9-1-5 network, x3, 33x33 Y-channel inputs and
+21x21 labels at stride 14, SGD with momentum 0.9 and per-layer rates (1e-4 for w1, w2; 1e-5 for the
+biases and w3), batch 128, Caffe's EuclideanLoss (sum of squared errors / 2N). One departure, with
+a flag to undo it: weights start from He et al.'s Gaussian (``--init he``) instead of the paper's
+N(0, 1e-3^2) (``--init paper``), which needs hours of SGD before it even matches bicubic (README).
+
+Training data, first found: ``--train-h5 FILE``; ``--train-dir DIR``; ``$NPSRCNN_DATA/T91`` (or
+``data/T91``); else the sample photographs shipped in scikit-image's wheel (``pip install -e
+.[photos]``), so a first run needs no network. Validation: ``--val-dir``; Set5 beside T91; or photos
+held out from training. Everything the run writes goes to ``--out`` (default ``runs/<arch>-x<scale>``):
+``checkpoint.h5`` (atomic, every ``--checkpoint-every`` steps, each epoch and at the end),
+``model.h5`` (the final weights), ``log.jsonl`` (one line per epoch) and ``training.png``.
+
+Examples::
+
+    python -m npsrcnn.train                                   # paper recipe, offline default data
+    python -m npsrcnn.train --train-dir data/T91 --val-dir data/Set5 --epochs 200 --out runs/t91-x3
+    python -m npsrcnn.train --arch 9-5-5 --scale 2 --train-h5 t91_x2_955.h5
+    python -m npsrcnn.train --out runs/t91-x3 --resume        # continue after Ctrl-C or a crash
+"""
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+from ._cli import ArgumentParser, UserError, atomic_output, command, set_threads
+
+PROG = "python -m npsrcnn.train"
+# scikit-image's shipped photographs used when no training set is given (all 8-bit, no alpha).
+PHOTOS_TRAIN = ("astronaut.png", "brick.png", "camera.png", "coffee.png", "coins.png", "grass.png",
+                "gravel.png", "hubble_deep_field.jpg", "ihc.png", "motorcycle_left.png", "rocket.jpg")
+PHOTOS_VAL = ("chelsea.png", "moon.png", "motorcycle_right.png")
+CHECKPOINT, MODEL, LOG, PLOT = "checkpoint.h5", "model.h5", "log.jsonl", "training.png"
+# Flags that must match when resuming (the others, like --epochs, may change).
+RESUME_KEYS = ("arch", "scale", "batch_size", "lr", "momentum", "loss", "init", "seed", "stride", "train")
+
+
+def build_parser():
+    p = ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    p.add_argument("--arch", default="9-1-5", help="filter sizes f1-f2-f3 (9-1-5, 9-3-5, 9-5-5; default %(default)s)")
+    p.add_argument("--n1", type=int, default=64, help="channels after layer 1 (default %(default)s)")
+    p.add_argument("--n2", type=int, default=32, help="channels after layer 2 (default %(default)s)")
+    p.add_argument("--scale", type=int, default=3, help="upscaling factor (default %(default)s)")
+    p.add_argument("--epochs", type=int, default=20, help="passes over the training patches (default %(default)s)")
+    p.add_argument("--batch-size", type=int, default=128, help="patches per SGD step (default %(default)s)")
+    p.add_argument("--lr", type=float, default=None,
+                   help="rate of w1 and w2; b1, b2, w3, b3 get lr/10 (default 1e-4 for --loss caffe, 220.5x that for mean)")
+    p.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (default %(default)s)")
+    p.add_argument("--loss", choices=("caffe", "mean"), default="caffe",
+                   help="caffe: sum of squared errors / 2N (the paper's); mean: per-pixel mean (default %(default)s)")
+    p.add_argument("--init", choices=("he", "paper"), default="he",
+                   help="he: N(0, 2/fan_in) for layers 1-2 and N(0, 1e-3^2) for layer 3; paper: N(0, 1e-3^2) everywhere (default %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="seeds the initialisation and the patch order (default %(default)s)")
+    p.add_argument("--threads", type=int, default=None, help="Numba and BLAS threads (default: all cores)")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--train-dir", help="folder of training images (patches are cut into --out)")
+    src.add_argument("--train-h5", help="patch file from `python -m npsrcnn.prepare`")
+    p.add_argument("--val-dir", help="folder of validation images (default: Set5 beside T91, or held-out photos)")
+    p.add_argument("--stride", type=int, default=14, help="patch stride when cutting patches from images (default %(default)s)")
+    p.add_argument("--out", help="run folder (default runs/<arch>-x<scale>)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="start over in an --out that already holds a run")
+    p.add_argument("--checkpoint-every", type=int, default=500, help="steps between checkpoints (default %(default)s)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (one line per epoch only)")
+    p.add_argument("--version", action="version", version=f"npsrcnn {__version__}")
+    return p
+
+
+# ------------------------------------------------------------------------------------ data sources
+
+
+def _data_root():
+    return Path(os.environ.get("NPSRCNN_DATA", "data"))
+
+
+def photo_dir():
+    """Folder of scikit-image's shipped sample photographs; UserError if scikit-image is missing."""
+    try:
+        import skimage
+    except ImportError:
+        raise UserError("no training data: pass --train-dir or --train-h5, fetch T91 with "
+                        "`python -m npsrcnn.data fetch`, or install the offline photos: pip install -e '.[photos]'") from None
+    return Path(skimage.__file__).parent / "data"
+
+
+def resolve_data(args):
+    """Decide the training source and validation images; returns (kind, path-or-files, val files, words)."""
+    from .patches import list_images
+
+    root = _data_root()
+    if args.train_h5:
+        train = ("h5", Path(args.train_h5), f"patch file {args.train_h5}")
+    elif args.train_dir:
+        train = ("images", list_images(args.train_dir), f"images in {args.train_dir}")
+    elif (root / "T91").is_dir():
+        train = ("images", list_images(root / "T91"), f"T91 from {root / 'T91'}")
+    else:
+        folder = photo_dir()
+        files = [folder / n for n in PHOTOS_TRAIN if (folder / n).is_file()]
+        if not files:
+            raise UserError(f"no training data: scikit-image's photos are missing from {folder}")
+        train = ("images", files, f"{len(files)} scikit-image sample photos (offline default; "
+                                  f"fetch T91 with `python -m npsrcnn.data fetch` for the paper's set)")
+    if args.val_dir:
+        val, val_words = list_images(args.val_dir), f"images in {args.val_dir}"
+    elif train[0] == "images" and train[2].startswith("T91") and (root / "Set5").is_dir():
+        val, val_words = list_images(root / "Set5"), f"Set5 from {root / 'Set5'}"
+    else:
+        folder = photo_dir() if not args.train_h5 or _has_skimage() else None
+        val = [folder / n for n in PHOTOS_VAL if folder and (folder / n).is_file()]
+        val_words = f"{len(val)} held-out scikit-image photos" if val else "none"
+    return train, val, val_words
+
+
+def _has_skimage():
+    try:
+        import skimage  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def build_patch_file(files, out_dir, scale, label_size, stride, progress):
+    """Cut patches from `files` into out_dir/train_x<scale>.h5, reusing it when made from the same inputs."""
+    import h5py
+
+    from .patches import extract_patches, read_info, write_patches
+    from .prepare import load_y
+
+    path = out_dir / f"train_x{scale}_{label_size}_s{stride}.h5"
+    sources = json.dumps([str(Path(f).resolve()) for f in files])
+    if path.is_file():
+        try:
+            read_info(path)
+            with h5py.File(path, "r") as f:
+                if f.attrs.get("sources") == sources:
+                    return path
+        except (UserError, OSError):
+            pass
+
+    def pairs():
+        it = files
+        if progress:
+            from tqdm import tqdm
+
+            it = tqdm(files, desc="patches", unit="img", file=sys.stderr, leave=False)
+        for f in it:
+            y = load_y(f)
+            if min(y.shape) < 33:
+                raise UserError(f"{f}: {y.shape[0]}x{y.shape[1]} is smaller than one 33x33 training patch")
+            yield extract_patches(y, scale, label_size=label_size, stride=stride)
+
+    write_patches(path, pairs(), label_size=label_size, attrs=dict(scale=scale, stride=stride, sources=sources),
+                  overwrite=True)
+    return path
+
+
+def he_init(params, seed):
+    """He et al. (2015) initialisation of the ReLU layers: w1, w2 ~ N(0, 2 / fan_in), in place.
+
+    w3 keeps the paper's N(0, 1e-3^2) (it feeds no ReLU) and biases stay 0. With the paper's
+    N(0, 1e-3^2) everywhere the signal through two layers is ~1e-6 of the input, so SGD spends its
+    first thousands of steps only growing the weights (README, "Training").
+    """
+    import numpy as np
+
+    rng = np.random.default_rng([seed, 1])
+    for k in ("w1", "w2"):
+        w = params[k]
+        fan_in = w.shape[1] * w.shape[2] * w.shape[3]
+        w[...] = rng.normal(0.0, np.sqrt(2.0 / fan_in), w.shape)
+
+
+# ------------------------------------------------------------------------------------ checkpoints
+
+
+def save_checkpoint(path, model, opt, state, config):
+    """Weights (loadable by SRCNN.load), optimizer state and progress, in one atomic HDF5 write."""
+    import h5py
+
+    with atomic_output(path) as tmp:
+        model.save(tmp, config=config)  # atomic_output inside writes tmp's own temporary, then renames
+        with h5py.File(tmp, "a") as f:
+            g = f.create_group("optimizer")
+            for k, v in opt.state_dict().items():
+                g.create_dataset(k, data=v)
+            f.attrs["progress"] = json.dumps(state, sort_keys=True)
+
+
+def load_checkpoint(path):
+    """(model, optimizer state dict, progress dict, config) from :func:`save_checkpoint`; UserError if bad."""
+    import h5py
+    import numpy as np
+
+    from .model import SRCNN
+
+    model = SRCNN.load(path)
+    try:
+        with h5py.File(path, "r") as f:
+            if "optimizer" not in f or "progress" not in f.attrs:
+                raise UserError(f"{path}: a model file, not a training checkpoint")
+            opt_state = {k: np.asarray(v[()]) for k, v in f["optimizer"].items()}
+            state = json.loads(f.attrs["progress"])
+    except OSError as exc:
+        raise UserError(f"{path}: unreadable checkpoint ({exc})") from None
+    return model, opt_state, state, model.config
+
+
+# ------------------------------------------------------------------------------------ validation
+
+
+class Validator:
+    """Mean Y PSNR of bicubic and of the model on fixed images, by the authors' protocol (no SSIM)."""
+
+    def __init__(self, files, scale):
+        from .evaluate import evaluate_y, min_side
+        from .patches import modcrop
+        from .prepare import load_y
+
+        self.scale, self._evaluate = scale, evaluate_y
+        self.images = [y for y in map(load_y, files) if min(modcrop(y, scale).shape) >= min_side(scale)]
+        rows = [evaluate_y(None, y, scale, with_ssim=False) for y in self.images]
+        self.bicubic = float(sum(r["bicubic_psnr"] for r in rows) / len(rows)) if rows else None
+
+    def __call__(self, model):
+        if not self.images:
+            return None
+        rows = [self._evaluate(model, y, self.scale, with_ssim=False) for y in self.images]
+        return float(sum(r["srcnn_psnr"] for r in rows) / len(rows))
+
+
+def write_log(out_dir, history):
+    with atomic_output(out_dir / LOG) as tmp:
+        tmp.write_text("".join(json.dumps(h, sort_keys=True) + "\n" for h in history))
+
+
+def plot_history(path, history, bicubic):
+    """Loss and validation PSNR per epoch, as a PNG; returns False when matplotlib is missing."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    ep = [h["epoch"] for h in history]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    a.plot(ep, [h["loss"] for h in history], marker="o")
+    a.set(xlabel="epoch", ylabel="training loss (mean per batch)", yscale="log", title="loss")
+    val = [(h["epoch"], h["val_psnr"]) for h in history if h.get("val_psnr") is not None]
+    if val:
+        b.plot(*zip(*val), marker="o", label="SRCNN")
+    if bicubic is not None:
+        b.axhline(bicubic, color="gray", ls="--", label=f"bicubic {bicubic:.2f} dB")
+    b.set(xlabel="epoch", ylabel="Y PSNR (dB)", title="validation")
+    b.legend()
+    fig.tight_layout()
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+    return True
+
+
+# ------------------------------------------------------------------------------------ the loop
+
+
+class _StopFlag:
+    """First Ctrl-C asks the loop to stop after the current step (it then checkpoints); a second one aborts."""
+
+    def __init__(self):
+        self.set = False
+
+    def __call__(self, signum, frame):
+        if self.set:
+            raise KeyboardInterrupt
+        self.set = True
+
+
+def resolve_config(args):
+    from .prepare import parse_arch
+
+    f1, f2, f3 = parse_arch(args.arch)
+    for name in ("scale", "epochs", "batch_size", "checkpoint_every", "stride", "n1", "n2"):
+        if getattr(args, name) < 1:
+            raise UserError(f"--{name.replace('_', '-')} must be at least 1")
+    lr = args.lr if args.lr is not None else (1e-4 if args.loss == "caffe" else 1e-4 * 220.5)
+    if not lr > 0:
+        raise UserError("--lr must be positive")
+    return dict(arch=f"{f1}-{f2}-{f3}", n1=args.n1, n2=args.n2, scale=args.scale, epochs=args.epochs,
+                batch_size=args.batch_size, lr=lr, momentum=args.momentum, loss=args.loss, init=args.init,
+                seed=args.seed, stride=args.stride, checkpoint_every=args.checkpoint_every)
+
+
+@command(PROG)
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    if args.threads is not None:
+        if args.threads < 1:
+            raise UserError("--threads must be at least 1")
+        set_threads(args.threads)
+    cfg = resolve_config(args)
+    out = Path(args.out or f"runs/{cfg['arch']}-x{cfg['scale']}")
+    ckpt = out / CHECKPOINT
+    if args.resume and not ckpt.is_file():
+        raise UserError(f"--resume: no checkpoint in {out}")
+    if not args.resume and not args.overwrite and (ckpt.exists() or (out / MODEL).exists()):
+        raise UserError(f"{out} already holds a run; pass --resume to continue it or --overwrite to start over")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file, not a folder")
+    return train(args, cfg, out)
+
+
+def train(args, cfg, out):
+    import numpy as np
+
+    from .model import SRCNN
+    from .optim import SGD, paper_learning_rates, train_step
+    from .patches import iter_batches, label_size_for, read_info
+
+    f1, f2, f3 = (int(k) for k in cfg["arch"].split("-"))
+    (kind, source, words), val_files, val_words = resolve_data(args)
+    progress = not args.no_progress
+    out.mkdir(parents=True, exist_ok=True)
+
+    if args.resume:
+        model, opt_state, state, saved = load_checkpoint(out / CHECKPOINT)
+        saved_cfg = (saved or {}).get("train_config", {})
+        diff = [k for k in RESUME_KEYS if k != "train" and k in saved_cfg and saved_cfg[k] != cfg[k]]
+        if diff:
+            k = diff[0]
+            raise UserError(f"--resume: the run in {out} used {k}={saved_cfg[k]!r}, not {cfg[k]!r}; "
+                            "use the same settings or a new --out")
+    else:
+        model = SRCNN(f1, f2, f3, n1=cfg["n1"], n2=cfg["n2"], seed=cfg["seed"], scale=cfg["scale"])
+        if cfg["init"] == "he":
+            he_init(model.params, cfg["seed"])
+        opt_state, state = None, dict(epoch=0, batch=0, step=0, seconds=0.0, history=[])
+    border = model.border
+    label_size = label_size_for(33, border)
+    if kind == "h5":
+        h5 = source
+        info = read_info(h5)
+        if info["input_size"] - 2 * border != info["label_size"]:
+            raise UserError(f"{h5}: {info['input_size']}x{info['input_size']} inputs with {info['label_size']}x"
+                            f"{info['label_size']} labels do not fit a {cfg['arch']} network "
+                            f"(it trims {border} pixels per side: labels must be {info['input_size'] - 2 * border})")
+        file_scale = info["attrs"].get("scale")
+        if file_scale is not None and int(file_scale) != cfg["scale"]:
+            raise UserError(f"{h5} holds x{int(file_scale)} patches but --scale is {cfg['scale']}")
+    else:
+        h5 = build_patch_file(source, out, cfg["scale"], label_size, cfg["stride"], progress)
+        info = read_info(h5)
+    n_patches = info["n"]
+    steps_per_epoch = n_patches // cfg["batch_size"]
+    if steps_per_epoch < 1:
+        raise UserError(f"{h5}: {n_patches} patches, fewer than one batch of {cfg['batch_size']}")
+
+    lrs = paper_learning_rates(cfg["lr"])
+    opt = SGD(model.params, lrs, momentum=cfg["momentum"])
+    if opt_state is not None:
+        opt.load_state_dict(opt_state)
+    validate = Validator(val_files, cfg["scale"])
+    run_config = dict(train_config=cfg, train_data=words, patches=n_patches, validation=val_words,
+                      learning_rates=lrs, npsrcnn=__version__)
+
+    print(f"npsrcnn {__version__} train: {cfg['arch']} x{cfg['scale']}, {cfg['epochs']} epochs of "
+          f"{steps_per_epoch} steps (batch {cfg['batch_size']}), loss {cfg['loss']}, init {cfg['init']}, "
+          f"momentum {cfg['momentum']}, seed {cfg['seed']}", file=sys.stderr)
+    print(f"  learning rates: {', '.join(f'{k} {v:g}' for k, v in lrs.items())}", file=sys.stderr)
+    print(f"  training data: {words}: {n_patches} patches from {h5}", file=sys.stderr)
+    print(f"  validation: {val_words}"
+          + (f" (bicubic {validate.bicubic:.2f} dB)" if validate.bicubic is not None else ""), file=sys.stderr)
+    print(f"  output: {out}/" + (f", resuming at epoch {state['epoch'] + 1} step {state['step']}" if args.resume else ""),
+          file=sys.stderr)
+
+    stop = _StopFlag()
+    previous = signal.signal(signal.SIGINT, stop)
+    try:
+        status = _loop(model, opt, cfg, state, h5, steps_per_epoch, validate, out, run_config, progress, stop,
+                       train_step, iter_batches, np)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if status:
+        return status
+    model.save(out / MODEL, config=run_config)
+    write_log(out, state["history"])
+    plotted = plot_history(out / PLOT, state["history"], validate.bicubic)
+    last = state["history"][-1] if state["history"] else {}
+    summary = f"done: {state['step']} steps in {state['seconds']:.0f} s; weights in {out / MODEL}"
+    if last.get("val_psnr") is not None:
+        summary += (f"; validation PSNR {last['val_psnr']:.2f} dB vs bicubic {validate.bicubic:.2f} dB "
+                    f"({last['val_psnr'] - validate.bicubic:+.2f} dB)")
+    print(summary + ("" if plotted else "; no plot (matplotlib is not installed)"), file=sys.stderr)
+    return 0
+
+
+def _loop(model, opt, cfg, state, h5, steps_per_epoch, validate, out, run_config, progress, stop,
+          train_step, iter_batches, np):
+    """The epochs; returns an exit status when it stops early (Ctrl-C: 130, a non-finite loss: 1), else None."""
+    ckpt = out / CHECKPOINT
+    bs = cfg["batch_size"]
+
+    def checkpoint():
+        save_checkpoint(ckpt, model, opt, state, run_config)
+
+    while state["epoch"] < cfg["epochs"]:
+        epoch = state["epoch"]
+        batches = iter_batches(h5, bs, seed=cfg["seed"] * 100003 + epoch, drop_last=True)
+        for _ in range(state["batch"]):  # resume mid-epoch: the order is a function of the seed
+            next(batches)
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=steps_per_epoch, initial=state["batch"], desc=f"epoch {epoch + 1}/{cfg['epochs']}",
+                       unit="step", file=sys.stderr, leave=False)
+        losses = state.setdefault("epoch_losses", [])
+        seconds = 0.0  # this epoch's time in training steps (not data loading, checkpoints or validation)
+        n_done = 0
+        for x, y in batches:
+            t0 = time.perf_counter()
+            with np.errstate(over="ignore", invalid="ignore"):  # a diverging loss is reported below
+                loss = train_step(model, opt, x, y, reduction=cfg["loss"])
+            dt = time.perf_counter() - t0
+            seconds += dt
+            state["seconds"] += dt
+            if not np.isfinite(loss):
+                if bar:
+                    bar.close()
+                where = f"{ckpt} (step {_saved_step(ckpt)})" if ckpt.is_file() else "none was written yet"
+                print(f"{PROG}: error: the loss became {loss} at step {state['step'] + 1} (epoch {epoch + 1}); "
+                      f"stopped without saving. Last good checkpoint: {where}. Try a smaller --lr.", file=sys.stderr)
+                return 1
+            state["step"] += 1
+            state["batch"] += 1
+            losses.append(float(loss))
+            n_done += 1
+            if bar:
+                bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", patches_s=f"{n_done * bs / seconds:.0f}")
+                bar.update(1)
+            if stop.set or state["step"] % cfg["checkpoint_every"] == 0:
+                checkpoint()
+            if stop.set:
+                if bar:
+                    bar.close()
+                print(f"{PROG}: interrupted at step {state['step']}; checkpoint saved to {ckpt}; "
+                      f"continue with --resume --out {out}", file=sys.stderr)
+                return 130
+        if bar:
+            bar.close()
+        val = validate(model)
+        rec = dict(epoch=epoch + 1, step=state["step"], loss=float(np.mean(losses)) if losses else None,
+                   patches_per_s=round(n_done * bs / seconds, 1) if seconds else None,
+                   val_psnr=val, bicubic_psnr=validate.bicubic, seconds=round(state["seconds"], 2))
+        state["history"].append(rec)
+        state["epoch"], state["batch"], state["epoch_losses"] = epoch + 1, 0, []
+        checkpoint()
+        write_log(out, state["history"])
+        line = f"epoch {epoch + 1}/{cfg['epochs']}: loss {rec['loss']:.5f}"
+        if rec["patches_per_s"]:
+            line += f", {rec['patches_per_s']:.0f} patches/s"
+        if val is not None:
+            line += f", validation PSNR {val:.2f} dB (bicubic {validate.bicubic:.2f}, {val - validate.bicubic:+.2f})"
+        print(line, file=sys.stderr)
+    return None
+
+
+def _saved_step(path):
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            return json.loads(f.attrs["progress"])["step"]
+    except (OSError, KeyError, ValueError):
+        return "?"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""python -m npsrcnn.train: outputs, checkpoints, resume, interruption, divergence and bad input."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from PIL import Image
+
+from npsrcnn import train as train_cli
+from npsrcnn.model import SRCNN
+
+REPO = Path(__file__).resolve().parents[1]
+PATCHES, STEPS = 4 * 25, 100 // 16  # patches in the training folder, steps per epoch at batch 16
+
+
+def _texture(rng, H, W):
+    """A smooth random grayscale image with edges: upsampled noise plus a step, uint8."""
+    small = rng.uniform(0, 255, (H // 8 + 2, W // 8 + 2)).astype(np.float32)
+    img = np.asarray(Image.fromarray(small, "F").resize((W, H), Image.BICUBIC))
+    img = img + 60 * (np.arange(W)[None, :] > W // 2)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    """Training (4 images, 96x96: 5x5 patches each) and validation (2 images) folders."""
+    root = tmp_path_factory.mktemp("imgs")
+    rng = np.random.default_rng(0)
+    for sub, n, size in (("train", 4, 96), ("val", 2, 60)):
+        (root / sub).mkdir()
+        for i in range(n):
+            Image.fromarray(_texture(rng, size, size)).save(root / sub / f"im{i}.png")
+    return root
+
+
+def args_for(images, out, *extra):
+    return ["--train-dir", str(images / "train"), "--val-dir", str(images / "val"), "--out", str(out),
+            "--batch-size", "16", "--no-progress", *extra]
+
+
+def run_cli(argv, **kw):
+    env = dict(os.environ, NUMBA_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2", OMP_NUM_THREADS="2")
+    return subprocess.Popen([sys.executable, "-m", "npsrcnn.train", *argv], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def final_params(out):
+    return SRCNN.load(out / "model.h5").params
+
+
+def test_short_run_writes_model_log_checkpoint_and_plot(images, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train_cli.main(args_for(images, out, "--epochs", "2")) == 0
+    err = capsys.readouterr().err
+    assert "training data: images in" in err and "validation: images in" in err
+    model = SRCNN.load(out / "model.h5")
+    assert model.arch == "9-1-5" and model.scale == 3
+    assert model.config["train_config"]["epochs"] == 2 and model.config["patches"] == PATCHES
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in log] == [1, 2]
+    assert log[-1]["step"] == 2 * STEPS
+    assert all(np.isfinite(r["loss"]) and np.isfinite(r["val_psnr"]) and r["bicubic_psnr"] > 20 for r in log)
+    with h5py.File(out / "checkpoint.h5", "r") as f:
+        assert json.loads(f.attrs["progress"])["step"] == log[-1]["step"]
+        assert {"velocity.w1", "velocity.b3", "steps"} <= set(f["optimizer"])
+        assert int(f["optimizer"]["steps"][()]) == log[-1]["step"]
+    assert (out / "training.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_training_lowers_the_loss(images, tmp_path):
+    out = tmp_path / "run"
+    assert train_cli.main(args_for(images, out, "--epochs", "6")) == 0
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert log[-1]["loss"] < 0.5 * log[0]["loss"]
+    assert log[-1]["val_psnr"] > log[0]["val_psnr"]
+
+
+def test_kill_9_leaves_a_loadable_checkpoint_and_resume_matches_an_uninterrupted_run(images, tmp_path):
+    epochs = 4
+    ref, cut = tmp_path / "ref", tmp_path / "cut"
+    p = run_cli(args_for(images, ref, "--epochs", str(epochs)))
+    assert p.wait(timeout=240) == 0, p.stderr.read()
+    # the same run, killed with SIGKILL right after its first checkpoint (written every step)
+    p = run_cli(args_for(images, cut, "--epochs", "1000", "--checkpoint-every", "1"))
+    deadline = time.time() + 240
+    while not (cut / "checkpoint.h5").exists() and p.poll() is None and time.time() < deadline:
+        time.sleep(0.005)
+    p.send_signal(signal.SIGKILL)
+    p.wait(timeout=30)
+    assert p.returncode == -signal.SIGKILL
+    SRCNN.load(cut / "checkpoint.h5")  # loadable
+    with h5py.File(cut / "checkpoint.h5", "r") as f:
+        killed_at = json.loads(f.attrs["progress"])["step"]
+    assert 1 <= killed_at < epochs * STEPS
+    p = run_cli(args_for(images, cut, "--epochs", str(epochs), "--resume"))
+    assert p.wait(timeout=240) == 0, p.stderr.read()
+    a, b = final_params(ref), final_params(cut)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(images, tmp_path):
+    out = tmp_path / "run"
+    p = run_cli(args_for(images, out, "--epochs", "1000", "--checkpoint-every", "1"))
+    deadline = time.time() + 240
+    while not (out / "checkpoint.h5").exists() and p.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    assert "interrupted at step" in err and "Traceback" not in err
+    with h5py.File(out / "checkpoint.h5", "r") as f:
+        step = json.loads(f.attrs["progress"])["step"]
+    assert step >= 1
+    assert not (out / "model.h5").exists()
+    # and it resumes from there
+    assert train_cli.main(args_for(images, out, "--epochs", "2", "--resume")) == 0
+    assert SRCNN.load(out / "model.h5").config["train_config"]["epochs"] == 2
+
+
+def test_diverging_loss_stops_and_keeps_the_last_good_checkpoint(images, tmp_path, capsys):
+    out = tmp_path / "run"
+    rc = train_cli.main(args_for(images, out, "--epochs", "50", "--lr", "30", "--checkpoint-every", "1"))
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert "the loss became" in err and "Last good checkpoint" in err
+    assert not (out / "model.h5").exists()
+    if (out / "checkpoint.h5").exists():  # written before the loss went bad: finite weights
+        model = SRCNN.load(out / "checkpoint.h5")
+        assert all(np.isfinite(v).all() for v in model.params.values())
+
+
+def _text_file(path):
+    path.write_text("not hdf5")
+    return path
+
+
+def _bad_h5(path, data_shape, label_shape, names=("data", "label")):
+    with h5py.File(path, "w") as f:
+        for name, shape in zip(names, (data_shape, label_shape)):
+            f.create_dataset(name, data=np.zeros(shape, np.float32))
+    return path
+
+
+@pytest.mark.parametrize(
+    "make, extra, message",
+    [
+        (lambda d: d / "missing.h5", [], "no such file"),
+        (lambda d: _bad_h5(d / "x.h5", (4, 1, 33, 33), (4, 1, 21, 21), names=("data", "labels")), [], "no 'label'"),
+        (lambda d: _bad_h5(d / "x.h5", (4, 1, 33, 33), (4, 1, 21, 21)), ["--arch", "9-5-5"], "do not fit a 9-5-5"),
+        (lambda d: _bad_h5(d / "x.h5", (4, 1, 33, 33), (5, 1, 21, 21)), [], "patches but"),
+        (lambda d: _text_file(d / "x.h5"), [], "not an HDF5"),
+    ],
+)
+def test_bad_training_file_is_one_line_and_exit_2(tmp_path, capsys, make, extra, message):
+    path = make(tmp_path)
+    rc = train_cli.main(["--train-h5", str(path), "--out", str(tmp_path / "run"), "--no-progress", *extra])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_existing_run_is_not_touched_without_resume_or_overwrite(images, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train_cli.main(args_for(images, out, "--epochs", "1")) == 0
+    before = {f.name: f.read_bytes() for f in out.iterdir()}
+    capsys.readouterr()
+    assert train_cli.main(args_for(images, out, "--epochs", "1")) == 2
+    assert "already holds a run" in capsys.readouterr().err
+    assert {f.name: f.read_bytes() for f in out.iterdir()} == before
+    assert train_cli.main(args_for(images, out, "--epochs", "1", "--resume", "--arch", "9-5-5")) == 2
+    assert "used arch='9-1-5'" in capsys.readouterr().err
+    assert {f.name: f.read_bytes() for f in out.iterdir()} == before
+
+
+def test_resume_without_checkpoint_and_small_images_are_errors(images, tmp_path, capsys):
+    assert train_cli.main(args_for(images, tmp_path / "empty", "--resume")) == 2
+    assert "no checkpoint" in capsys.readouterr().err
+    small = tmp_path / "small"
+    small.mkdir()
+    Image.fromarray(np.zeros((20, 40), np.uint8)).save(small / "tiny.png")
+    rc = train_cli.main(["--train-dir", str(small), "--val-dir", str(images / "val"), "--out", str(tmp_path / "r")])
+    assert rc == 2
+    assert "smaller than one 33x33" in capsys.readouterr().err
+
+
+def test_he_init_scales_with_fan_in():
+    model = SRCNN(seed=0)
+    train_cli.he_init(model.params, seed=0)
+    assert abs(model.params["w1"].std() - np.sqrt(2 / 81)) < 0.02
+    assert abs(model.params["w2"].std() - np.sqrt(2 / 64)) < 0.02
+    assert model.params["w3"].std() < 2e-3  # the paper's 1e-3 kept for the linear layer
