@@ -32,11 +32,9 @@ agree everywhere, borders included. Pillow instead drops the taps that fall outs
 the rest, so Pillow and MATLAB agree only away from the border (they differ within 3, 4 and 6
 pixels of it at x2, x3 and x4).
 """
-import numba
 import numpy as np
-from numba import prange
 
-from ._jit import njit, njit_parallel
+from ._jit import njit
 
 NODES = (-1, 0, 1, 2)  # local coordinates of the 4x4 neighbourhood around the cell [0, 1)^2
 CORNERS = ((0, 0), (1, 0), (0, 1), (1, 1))  # (x, y) of the cell corners, x fastest
@@ -195,6 +193,9 @@ def interp_naive(img, ys, xs, form="hermite"):
 
 
 # --- Numba: the constant inverse, one matvec per source cell --------------------------------------
+# Both kernels in this module are serial (njit, no prange), measured: an x3 upscale to 510x510 takes
+# about a millisecond, and on a 2-core machine shared with other work, 2 Numba (OpenMP) threads made
+# it 3-30x slower than 1 thread (fork/join waits on a descheduled thread). Pillow, the peer, is serial.
 def _cell_runs(coords, n_in, share_cells):
     """Group consecutive output coordinates by source cell.
 
@@ -212,51 +213,47 @@ def _cell_runs(coords, n_in, share_cells):
     return np.ascontiguousarray(idx), run, coords - cell
 
 
-@njit_parallel
+@njit
 def _interp16_kernel(img, rows, yrun, ty, cols, xrun, tx, var_inv_t, hermite, A, Q, pb, out):
     """Per cell: gather the 4x4 patch, form b, a = Var^-1 b; then evaluate p at every output pixel.
 
     img (H, W); rows (Ry, 4), yrun (Ho,), ty (Ho,) and cols (Rx, 4), xrun (Wo,), tx (Wo,) from
-    _cell_runs; var_inv_t (16, 16) = (Var^-1)^T; scratch per chunk of row runs: A (T, Rx, 16) the
-    coefficients of one row of cells, Q (T, Rx, 4), pb (T, 2, 16); out (Ho, Wo).
+    _cell_runs; var_inv_t (16, 16) = (Var^-1)^T; scratch: A (Rx, 16) the coefficients of one row
+    of cells, Q (Rx, 4), pb (2, 16); out (Ho, Wo).
     """
-    Ry, Rx, T = rows.shape[0], cols.shape[0], A.shape[0]
-    for t in prange(T):  # chunks of row runs write disjoint output rows
-        p, b = pb[t, 0], pb[t, 1]
-        oy = 0
-        while oy < yrun.shape[0] and yrun[oy] < t * Ry // T:
-            oy += 1
-        for r in range(t * Ry // T, (t + 1) * Ry // T):
-            for c in range(Rx):  # the 16 coefficients of every cell in this row of cells
+    p, b = pb[0], pb[1]
+    oy = 0
+    for r in range(rows.shape[0]):
+        for c in range(cols.shape[0]):  # the 16 coefficients of every cell in this row of cells
+            for m in range(16):
+                p[m] = img[rows[r, m // 4], cols[c, m % 4]]  # p[4*(y+1) + (x+1)]
+            if hermite:  # f, fx, fy, fxy at corner (x, y) = (n % 2, n // 2), i.e. at p[k]
+                for n in range(4):
+                    k = 5 + (n // 2) * 4 + n % 2
+                    b[n] = p[k]
+                    b[4 + n] = (p[k + 1] - p[k - 1]) * 0.5
+                    b[8 + n] = (p[k + 4] - p[k - 4]) * 0.5
+                    b[12 + n] = (p[k + 5] - p[k + 3] - p[k - 3] + p[k - 5]) * 0.25
+            else:
+                b[:] = p
+            a = A[c]
+            a[:] = 0.0
+            for n in range(16):  # a = Var^-1 b as a sum of columns: the m loop vectorises
+                bn = b[n]
                 for m in range(16):
-                    p[m] = img[rows[r, m // 4], cols[c, m % 4]]  # p[4*(y+1) + (x+1)]
-                if hermite:  # f, fx, fy, fxy at corner (x, y) = (n % 2, n // 2), i.e. p[k]
-                    for n in range(4):
-                        k = 5 + (n // 2) * 4 + n % 2
-                        b[n] = p[k]
-                        b[4 + n] = (p[k + 1] - p[k - 1]) * 0.5
-                        b[8 + n] = (p[k + 4] - p[k - 4]) * 0.5
-                        b[12 + n] = (p[k + 5] - p[k + 3] - p[k - 3] + p[k - 5]) * 0.25
-                else:
-                    b[:] = p
-                a = A[t, c]
-                a[:] = 0.0
-                for n in range(16):  # a = Var^-1 b as a sum of columns: the m loop vectorises
-                    bn = b[n]
-                    for m in range(16):
-                        a[m] += var_inv_t[n, m] * bn
-            while oy < yrun.shape[0] and yrun[oy] == r:  # the output rows inside this row of cells
-                y = ty[oy]
-                for c in range(Rx):  # q_i(y) = sum_j a_ij y^j
-                    a, q = A[t, c], Q[t, c]
-                    q[0] = ((a[3] * y + a[2]) * y + a[1]) * y + a[0]
-                    q[1] = ((a[7] * y + a[6]) * y + a[5]) * y + a[4]
-                    q[2] = ((a[11] * y + a[10]) * y + a[9]) * y + a[8]
-                    q[3] = ((a[15] * y + a[14]) * y + a[13]) * y + a[12]
-                for ox in range(out.shape[1]):  # p(x, y) = sum_i q_i(y) x^i
-                    x, q = tx[ox], Q[t, xrun[ox]]
-                    out[oy, ox] = ((q[3] * x + q[2]) * x + q[1]) * x + q[0]
-                oy += 1
+                    a[m] += var_inv_t[n, m] * bn
+        while oy < yrun.shape[0] and yrun[oy] == r:  # the output rows inside this row of cells
+            y = ty[oy]
+            for c in range(cols.shape[0]):  # q_i(y) = sum_j a_ij y^j
+                a, q = A[c], Q[c]
+                q[0] = ((a[3] * y + a[2]) * y + a[1]) * y + a[0]
+                q[1] = ((a[7] * y + a[6]) * y + a[5]) * y + a[4]
+                q[2] = ((a[11] * y + a[10]) * y + a[9]) * y + a[8]
+                q[3] = ((a[15] * y + a[14]) * y + a[13]) * y + a[12]
+            for ox in range(out.shape[1]):  # p(x, y) = sum_i q_i(y) x^i
+                x, q = tx[ox], Q[xrun[ox]]
+                out[oy, ox] = ((q[3] * x + q[2]) * x + q[1]) * x + q[0]
+            oy += 1
 
 
 def interp16(img, ys, xs, form="hermite", share_cells=True):
@@ -280,8 +277,7 @@ def interp16(img, ys, xs, form="hermite", share_cells=True):
     img, ys, xs = _check_grid(img, ys, xs, form)
     rows, yrun, ty = _cell_runs(ys, img.shape[0], share_cells)
     cols, xrun, tx = _cell_runs(xs, img.shape[1], share_cells)
-    T = min(numba.get_num_threads(), rows.shape[0])
-    A, Q, pb = np.empty((T, cols.shape[0], 16)), np.empty((T, cols.shape[0], 4)), np.empty((T, 2, 16))
+    A, Q, pb = np.empty((cols.shape[0], 16)), np.empty((cols.shape[0], 4)), np.empty((2, 16))
     out = np.empty((ys.size, xs.size))
     _interp16_kernel(np.ascontiguousarray(img, dtype=np.float64), rows, yrun, ty, cols, xrun, tx,
                      np.ascontiguousarray(VAR_INV[form].T), form == "hermite", A, Q, pb, out)
@@ -314,39 +310,38 @@ def cubic_taps(coords, n_in, kernel="keys"):
 BLOCK = 16  # outputs summed before a transposed store, so that it fills whole cache lines
 
 
-@njit_parallel
+@njit
 def _taps_rows(src, idx, w, rows, out, C, transpose):
     """One separable pass: row o of the result is sum_p w[o, p] * src[idx[o, p]], summed in float64.
 
-    src (H, K); idx, w (n_out, P); rows (T, BLOCK, K) float64 scratch, one slab per chunk of
-    outputs; out (n_out, K), or if transpose (K // C, n_out * C), i.e. an (H, n_out, C) array.
-    Whole source rows are scaled and added, so the inner loop is contiguous and vectorises (a dot
-    product over gathered taps per output runs ~5x slower).
+    src (H, K); idx, w (n_out, P); rows (BLOCK, K) float64 scratch; out (n_out, K), or if
+    transpose (K // C, n_out * C), i.e. an (H, n_out, C) array. Whole source rows are scaled and
+    added, so the inner loop is contiguous and vectorises (a dot product over gathered taps per
+    output runs ~5x slower).
     """
-    n_out, K, T = idx.shape[0], src.shape[1], rows.shape[0]
-    for t in prange(T):  # chunks write disjoint outputs
-        for o0 in range(t * n_out // T, (t + 1) * n_out // T, BLOCK):
-            o1 = min(o0 + BLOCK, (t + 1) * n_out // T)
-            for o in range(o0, o1):
-                acc = rows[t, o - o0]
-                wp, r = w[o, 0], idx[o, 0]
+    n_out, K = idx.shape[0], src.shape[1]
+    for o0 in range(0, n_out, BLOCK):
+        o1 = min(o0 + BLOCK, n_out)
+        for o in range(o0, o1):
+            acc = rows[o - o0]
+            wp, r = w[o, 0], idx[o, 0]
+            for k in range(K):
+                acc[k] = wp * src[r, k]
+            for p in range(1, w.shape[1]):
+                wp, r = w[o, p], idx[o, p]
                 for k in range(K):
-                    acc[k] = wp * src[r, k]
-                for p in range(1, w.shape[1]):
-                    wp, r = w[o, p], idx[o, p]
-                    for k in range(K):
-                        acc[k] += wp * src[r, k]
-                if not transpose:
-                    out[o, :] = acc
-            if transpose and C == 1:  # the common grey-image case, without the channel loop
-                for h in range(K):
-                    for o in range(o0, o1):
-                        out[h, o] = rows[t, o - o0, h]
-            elif transpose:
-                for h in range(K // C):
-                    for o in range(o0, o1):
-                        for c in range(C):
-                            out[h, o * C + c] = rows[t, o - o0, h * C + c]
+                    acc[k] += wp * src[r, k]
+            if not transpose:
+                out[o, :] = acc
+        if transpose and C == 1:  # the common grey-image case, without the channel loop
+            for h in range(K):
+                for o in range(o0, o1):
+                    out[h, o] = rows[o - o0, h]
+        elif transpose:
+            for h in range(K // C):
+                for o in range(o0, o1):
+                    for c in range(C):
+                        out[h, o * C + c] = rows[o - o0, h * C + c]
 
 
 def resample_axis(src, idx, w, axis, dtype=np.float64):
@@ -379,7 +374,7 @@ def resample_axis(src, idx, w, axis, dtype=np.float64):
         src2 = np.ascontiguousarray(src.transpose(1, 0, 2)).reshape(W, H * C)
         out = np.empty((H, n_out, C), dtype=dtype)
         out2 = out.reshape(H, n_out * C)
-    rows = np.empty((min(numba.get_num_threads(), n_out), BLOCK, src2.shape[1]))
+    rows = np.empty((BLOCK, src2.shape[1]))
     _taps_rows(src2, idx, w, rows, out2, C, axis == 1)
     return out
 

@@ -68,22 +68,6 @@ def test_arbitrary_coordinates_including_outside_the_image(form, kernel, sort):
     np.testing.assert_allclose(bicubic.interp_separable(img, ys, xs, kernel), ref, rtol=0, atol=1e-13)
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-def test_numba_kernel_same_result_for_any_thread_count(threads):
-    import numba
-
-    img = rand(13, 11)
-    ys, xs = grid(13, 11, 3)
-    before = numba.get_num_threads()
-    try:
-        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-        a, b = bicubic.interp16(img, ys, xs), bicubic.interp_separable(img, ys, xs)
-    finally:
-        numba.set_num_threads(before)
-    np.testing.assert_allclose(a, bicubic.interp_naive(img, ys, xs), atol=1e-13)
-    np.testing.assert_allclose(b, a, atol=1e-13)
-
-
 # --- what each form is -----------------------------------------------------------------------------
 @pytest.mark.parametrize("form,kernel", FORMS)
 def test_impulse_response_is_the_tensor_product_kernel(form, kernel):
