@@ -13,7 +13,9 @@ import numba
 # nogil:    compiled code releases the GIL, so a data-loading thread can run beside a kernel.
 OPTIONS = dict(nopython=True, cache=True, nogil=True)
 
-njit = functools.partial(numba.njit, **OPTIONS)
+# numba.jit, not numba.njit: njit already implies nopython and warns "nopython is set for njit and is
+# ignored" on every decorated kernel (numba 0.68), which buried real warnings in the test output.
+njit = functools.partial(numba.jit, **OPTIONS)
 
 # parallel: only for kernels whose outer prange loop writes independent outputs.
-njit_parallel = functools.partial(numba.njit, parallel=True, **OPTIONS)
+njit_parallel = functools.partial(numba.jit, parallel=True, **OPTIONS)

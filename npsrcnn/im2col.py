@@ -1,0 +1,331 @@
+"""im2col / col2im and the tap kernels: the hand-written half of a convolution (the other half is BLAS).
+
+Every kernel here has a readable NumPy twin (``*_reference``) right below it; tests assert they agree.
+
+Layout. Kernels work on *channel-major* arrays ``(C, N, H, W)``, not NCHW: then a layer's activations
+are already the ``(C, N*H*W)`` matrix that the GEMM wants, with the long dimension N*H*W contiguous, and
+no transpose is ever needed between layers. For SRCNN's input (C = 1) and output (F = 1) the two
+layouts are the same bytes. The public NCHW functions in :mod:`npsrcnn.layers` convert at the edge.
+
+Indexing convention shared by all kernels (stride 1, cross-correlation as in PyTorch's conv2d):
+output pixel ``(i, j)`` with tap ``(kh, kw)`` reads input pixel ``(row_off + i + kh, col_off + j + kw)``.
+``row_off = -pad_top`` for a whole image; a strip or chunk of output rows starting at ``r0`` uses
+``row_off = r0 - pad_top``. An input index outside ``[0, H)`` x ``[0, W)`` reads 0 (zero padding) or
+is clamped to the nearest edge pixel (``replicate``, as MATLAB's ``imfilter(..., 'replicate')``).
+'valid' is zero padding with offsets that never leave the image.
+
+Two ways to turn this into a GEMM (``K = KH*KW`` taps):
+
+- im2col:  ``cols (C*K, Nb*Ho*Wo)``, ``out = W (F, C*K) @ cols``, backward ``dcols = W.T @ dout`` and
+  ``dx = col2im(dcols)`` (its adjoint: a scatter-add). Best when F >= C (SRCNN's layers 1 and 2).
+- taps:    ``T = W_taps (F*K, C) @ x (C, N*H*W)``, every tap's product at every *input* pixel, then
+  ``out = tap_sum(T)`` shifts and adds the K products (the gather that col2im's scatter mirrors).
+  Backward: ``dT = tap_spread(dout)`` (adjoint of tap_sum), ``dW_taps = dT @ x.T``, ``dx = W_taps.T @ dT``.
+  Best when F < C: for SRCNN's layer 3 (F = 1, C = 32, 5x5) ``T`` has 25 rows where ``cols`` has 800.
+"""
+import numpy as np
+from numba import prange
+
+from ._jit import njit, njit_parallel
+
+# ----------------------------------------------------------------------------------------------- helpers
+
+
+@njit
+def _src(p, n, replicate):
+    """Index of the input pixel read for index `p` on an axis of length `n`; -1 means 'reads zero'."""
+    if p < 0:
+        return 0 if replicate else -1
+    if p >= n:
+        return n - 1 if replicate else -1
+    return p
+
+
+def _src_reference(p, n, replicate):
+    """NumPy version of :func:`_src` for an index array `p`."""
+    if replicate:
+        return np.clip(p, 0, n - 1)
+    return np.where((p >= 0) & (p < n), p, -1)
+
+
+# ------------------------------------------------------------------------------------------------ im2col
+
+
+@njit_parallel
+def _im2col_kernel(x, KH, KW, n0, row_off, col_off, replicate, cols):
+    # x: C, N, H, W    cols: C*KH*KW, Nb, Ho, Wo   (images n0 .. n0+Nb-1 of x)
+    C, _, H, W = x.shape
+    _, Nb, Ho, Wo = cols.shape
+    for r in prange(C * KH * KW):  # one row of cols per (c, kh, kw): independent outputs
+        c = r // (KH * KW)
+        kh = (r // KW) % KH
+        kw = r % KW
+        # columns j whose input column col_off + j + kw lies inside [0, W): a straight copy
+        j0 = min(max(-(col_off + kw), 0), Wo)
+        j1 = max(min(W - col_off - kw, Wo), j0)
+        for n in range(Nb):
+            for i in range(Ho):
+                y = _src(row_off + i + kh, H, replicate)
+                if y < 0:
+                    for j in range(Wo):
+                        cols[r, n, i, j] = 0
+                    continue
+                left = x[c, n0 + n, y, 0] if replicate else 0
+                right = x[c, n0 + n, y, W - 1] if replicate else 0
+                for j in range(j0):
+                    cols[r, n, i, j] = left
+                for j in range(j0, j1):
+                    cols[r, n, i, j] = x[c, n0 + n, y, col_off + j + kw]
+                for j in range(j1, Wo):
+                    cols[r, n, i, j] = right
+
+
+def im2col_reference(x, KH, KW, Ho, Wo, row_off, col_off, replicate):
+    """Readable twin of :func:`_im2col_kernel` (all images): fancy indexing with clamped indices.
+
+    Returns cols, shape (C*KH*KW, N, Ho, Wo).
+    """
+    C, N, H, W = x.shape
+    cols = np.zeros((C, KH, KW, N, Ho, Wo), x.dtype)
+    for kh in range(KH):
+        ys = _src_reference(row_off + np.arange(Ho) + kh, H, replicate)  # Ho
+        for kw in range(KW):
+            xs = _src_reference(col_off + np.arange(Wo) + kw, W, replicate)  # Wo
+            ok = (ys[:, None] >= 0) & (xs[None, :] >= 0)  # Ho, Wo
+            patch = x[:, :, ys[:, None], xs[None, :]]  # C, N, Ho, Wo
+            cols[:, kh, kw] = np.where(ok, patch, 0)
+    return cols.reshape(C * KH * KW, N, Ho, Wo)
+
+
+def im2col(x, KH, KW, Ho, Wo, row_off, col_off, replicate, n0=0, Nb=None, out=None):
+    """Unfold the KH x KW neighbourhoods of images ``n0 .. n0+Nb-1`` of `x` into columns.
+
+    Parameters
+    ----------
+    x : ndarray, shape (C, N, H, W), float32 or float64, C-contiguous (channel-major)
+    KH, KW, Ho, Wo : int
+        Kernel size and the size of the output grid (all of it, or one chunk of rows).
+    row_off, col_off : int
+        Input row/column read by output pixel (0, 0) and tap (0, 0); ``-pad`` for a whole image.
+    replicate : bool
+        Out-of-image reads clamp to the edge (True) or read zero (False).
+    out : ndarray, shape (C*KH*KW, Nb, Ho, Wo), optional
+        Buffer to fill (reused across calls to avoid allocation).
+
+    Returns
+    -------
+    cols : ndarray, shape (C*KH*KW, Nb, Ho, Wo)
+
+    Notes
+    -----
+    ``cols[(c*KH + kh)*KW + kw, n, i, j] = x[c, n0+n, row_off+i+kh, col_off+j+kw]``, so that
+    ``w.reshape(F, -1) @ cols.reshape(C*KH*KW, -1)`` is the cross-correlation.
+    """
+    C, N, H, W = x.shape
+    Nb = N - n0 if Nb is None else Nb
+    shape = (C * KH * KW, Nb, Ho, Wo)
+    cols = np.empty(shape, x.dtype) if out is None else out
+    _check(cols, shape, x.dtype, "cols")
+    _im2col_kernel(x, KH, KW, n0, row_off, col_off, bool(replicate), cols)
+    return cols
+
+
+# ------------------------------------------------------------------------------------------------ col2im
+
+
+@njit_parallel
+def _col2im_kernel(cols, KH, KW, n0, row_off, col_off, replicate, dx):
+    # cols: C*KH*KW, Nb, Ho, Wo    dx: C, N, H, W, accumulated into (+=)
+    C, _, H, W = dx.shape
+    _, Nb, Ho, Wo = cols.shape
+    for cn in prange(C * Nb):  # each (c, n) owns the image dx[c, n0+n]: independent outputs
+        c = cn // Nb
+        n = cn % Nb
+        for kh in range(KH):
+            for kw in range(KW):
+                r = (c * KH + kh) * KW + kw
+                for i in range(Ho):
+                    y = _src(row_off + i + kh, H, replicate)
+                    if y < 0:
+                        continue
+                    for j in range(Wo):
+                        xx = _src(col_off + j + kw, W, replicate)
+                        if xx >= 0:
+                            dx[c, n0 + n, y, xx] += cols[r, n, i, j]
+
+
+def col2im_reference(cols, KH, KW, H, W, row_off, col_off, replicate):
+    """Readable twin of :func:`_col2im_kernel` (all images): ``np.add.at`` at the clamped indices.
+
+    Returns dx, shape (C, N, H, W): the adjoint of :func:`im2col_reference`.
+    """
+    CK, N, Ho, Wo = cols.shape
+    C = CK // (KH * KW)
+    cols = cols.reshape(C, KH, KW, N, Ho, Wo)
+    dx = np.zeros((C, N, H, W), cols.dtype)
+    for kh in range(KH):
+        ys = _src_reference(row_off + np.arange(Ho) + kh, H, replicate)
+        for kw in range(KW):
+            xs = _src_reference(col_off + np.arange(Wo) + kw, W, replicate)
+            yy, xx = np.broadcast_arrays(ys[:, None], xs[None, :])  # Ho, Wo
+            ok = (yy >= 0) & (xx >= 0)
+            np.add.at(dx, (slice(None), slice(None), yy[ok], xx[ok]), cols[:, kh, kw][:, :, ok])
+    return dx
+
+
+def col2im(cols, KH, KW, row_off, col_off, replicate, dx, n0=0):
+    """Scatter-add columns back onto the images they were unfolded from (adjoint of :func:`im2col`).
+
+    Parameters
+    ----------
+    cols : ndarray, shape (C*KH*KW, Nb, Ho, Wo)
+    dx : ndarray, shape (C, N, H, W), same dtype; accumulated into (``+=``), so zero it first.
+
+    Returns
+    -------
+    dx : the same array.
+
+    Notes
+    -----
+    ``dx[c, n0+n, y, x] += sum of cols[(c, kh, kw), n, i, j] over all (kh, kw, i, j) that read (y, x)``;
+    under ``replicate`` the reads clamped onto an edge pixel all add onto that pixel.
+    """
+    CK, Nb = cols.shape[:2]
+    _check(dx, (CK // (KH * KW),) + dx.shape[1:], cols.dtype, "dx")
+    _col2im_kernel(cols, KH, KW, n0, row_off, col_off, bool(replicate), dx)
+    return dx
+
+
+# ------------------------------------------------------------------------------------- tap_sum / spread
+
+
+@njit_parallel
+def _tap_sum_kernel(T, KH, KW, n0, r0, nrows, row_off, col_off, replicate, out):
+    # T: F*KH*KW, Nb, Hin, Win (tap products at input pixels)   out: F, N, Ho, Wo; rows r0 .. r0+nrows-1
+    _, Nb, Hin, Win = T.shape
+    F, _, Ho, Wo = out.shape
+    for fn in prange(F * Nb):  # each (f, n) owns out[f, n0+n]: independent outputs
+        f = fn // Nb
+        n = fn % Nb
+        for i in range(nrows):
+            for j in range(Wo):
+                out[f, n0 + n, r0 + i, j] = 0
+            for kh in range(KH):
+                y = _src(row_off + i + kh, Hin, replicate)
+                if y < 0:
+                    continue
+                for kw in range(KW):
+                    t = (f * KH + kh) * KW + kw
+                    j0 = min(max(-(col_off + kw), 0), Wo)
+                    j1 = max(min(Win - col_off - kw, Wo), j0)
+                    if replicate:
+                        for j in range(j0):
+                            out[f, n0 + n, r0 + i, j] += T[t, n, y, 0]
+                        for j in range(j1, Wo):
+                            out[f, n0 + n, r0 + i, j] += T[t, n, y, Win - 1]
+                    for j in range(j0, j1):
+                        out[f, n0 + n, r0 + i, j] += T[t, n, y, col_off + j + kw]
+
+
+def tap_sum_reference(T, KH, KW, Ho, Wo, row_off, col_off, replicate):
+    """Readable twin of :func:`_tap_sum_kernel`: im2col of T, keeping each tap's own row, summed.
+
+    Returns out, shape (F, N, Ho, Wo) with ``out[f] = sum_t im2col(T[f*K + t])[t]``.
+    """
+    FK, N, Hin, Win = T.shape
+    F = FK // (KH * KW)
+    out = np.zeros((F, N, Ho, Wo), T.dtype)
+    for f in range(F):
+        for kh in range(KH):
+            for kw in range(KW):
+                t = (f * KH + kh) * KW + kw
+                one = im2col_reference(T[t : t + 1], KH, KW, Ho, Wo, row_off, col_off, replicate)
+                out[f] += one[kh * KW + kw]
+    return out
+
+
+def tap_sum(T, KH, KW, row_off, col_off, replicate, out, n0=0, r0=0, nrows=None):
+    """Shift and add the KH*KW tap products: the taps form of a convolution's output.
+
+    Parameters
+    ----------
+    T : ndarray, shape (F*KH*KW, Nb, Hin, Win)
+        ``T[(f, kh, kw), n] = w[f, :, kh, kw] @ x[:, n]`` at every input pixel (rows of one chunk).
+    out : ndarray, shape (F, N, Ho, Wo)
+        Written (not accumulated) at images ``n0 .. n0+Nb-1`` and rows ``r0 .. r0+nrows-1``.
+    row_off, col_off : int
+        Row/column of T read by output pixel (r0, 0) and tap (0, 0).
+
+    Notes
+    -----
+    ``out[f, n0+n, r0+i, j] = sum_{kh,kw} T[(f,kh,kw), n, row_off+i+kh, col_off+j+kw]`` with zero or
+    replicate reads outside T.
+    """
+    _check(out, (T.shape[0] // (KH * KW),) + out.shape[1:], T.dtype, "out")
+    nrows = out.shape[2] - r0 if nrows is None else nrows
+    if not (0 <= r0 and r0 + nrows <= out.shape[2] and n0 + T.shape[1] <= out.shape[1]):
+        raise ValueError("tap_sum: rows or images out of range of out")
+    _tap_sum_kernel(T, KH, KW, n0, r0, nrows, row_off, col_off, bool(replicate), out)
+    return out
+
+
+@njit_parallel
+def _tap_spread_kernel(dout, KH, KW, n0, r0, nrows, row_off, col_off, replicate, dT):
+    # dout: F, N, Ho, Wo (images n0.., rows r0 .. r0+nrows-1)   dT: F*KH*KW, Nb, Hin, Win, += into
+    FK, Nb, Hin, Win = dT.shape
+    Wo = dout.shape[3]
+    for tn in prange(FK * Nb):  # each (tap row, n) owns dT[t, n]: independent outputs
+        t = tn // Nb
+        n = tn % Nb
+        f = t // (KH * KW)
+        kh = (t // KW) % KH
+        kw = t % KW
+        for i in range(nrows):
+            y = _src(row_off + i + kh, Hin, replicate)
+            if y < 0:
+                continue
+            for j in range(Wo):
+                xx = _src(col_off + j + kw, Win, replicate)
+                if xx >= 0:
+                    dT[t, n, y, xx] += dout[f, n0 + n, r0 + i, j]
+
+
+def tap_spread_reference(dout, KH, KW, Hin, Win, row_off, col_off, replicate):
+    """Readable twin of :func:`_tap_spread_kernel`: col2im of dout repeated once per tap."""
+    F, N, Ho, Wo = dout.shape
+    K = KH * KW
+    dT = np.empty((F * K, N, Hin, Win), dout.dtype)
+    for f in range(F):
+        for t in range(K):
+            cols = np.zeros((K, N, Ho, Wo), dout.dtype)
+            cols[t] = dout[f]
+            dT[f * K + t] = col2im_reference(cols, KH, KW, Hin, Win, row_off, col_off, replicate)[0]
+    return dT
+
+
+def tap_spread(dout, KH, KW, row_off, col_off, replicate, dT, n0=0, r0=0, nrows=None):
+    """Adjoint of :func:`tap_sum`: ``dT[(f,kh,kw), n, y, x] += dout[f, n0+n, r0+i, j]`` for every read.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (F, N, Ho, Wo)
+        Rows ``r0 .. r0+nrows-1`` of images ``n0 .. n0+Nb-1`` are spread.
+    dT : ndarray, shape (F*KH*KW, Nb, Hin, Win); accumulated into, so zero it first.
+    row_off, col_off : int
+        Row/column of dT that output pixel (r0, 0) and tap (0, 0) read in the forward pass.
+    """
+    F, N, Ho, Wo = dout.shape
+    nrows = Ho - r0 if nrows is None else nrows
+    _check(dT, (F * KH * KW,) + dT.shape[1:], dout.dtype, "dT")
+    if not (0 <= r0 and r0 + nrows <= Ho and n0 + dT.shape[1] <= N):
+        raise ValueError("tap_spread: rows or images out of range of dout")
+    _tap_spread_kernel(dout, KH, KW, n0, r0, nrows, row_off, col_off, bool(replicate), dT)
+    return dT
+
+
+def _check(arr, shape, dtype, name):
+    if arr.shape != tuple(shape) or arr.dtype != dtype or not arr.flags.c_contiguous:
+        raise ValueError(
+            f"{name} must be a C-contiguous {np.dtype(dtype)} array of shape {tuple(shape)}, "
+            f"got {arr.dtype} {arr.shape}"
+        )
