@@ -1,0 +1,160 @@
+"""conv2d, ReLU and MSE: fast paths against the NumPy references, and float64 gradient checks."""
+import numpy as np
+import pytest
+from gradcheck import numerical_grad, numerical_vjp, rel_error
+
+from npsrcnn import layers as L
+
+PADDINGS = ["valid", "zero", "replicate"]
+# (N, C, H, W, F, K): K=1, K=H, odd sizes, N=1, F=1 (SRCNN's last layer), F > C and F < C
+CONV_SHAPES = [(2, 3, 7, 6, 4, 3), (1, 1, 5, 5, 2, 5), (3, 4, 6, 7, 2, 1), (2, 2, 5, 4, 1, 3), (1, 6, 9, 8, 1, 5)]
+
+
+def rand(shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+@pytest.mark.parametrize("method", ["auto", "im2col", "taps"])
+@pytest.mark.parametrize("padding", PADDINGS)
+@pytest.mark.parametrize("shape", CONV_SHAPES)
+def test_conv_matches_reference(shape, padding, method):
+    N, C, H, W, F, K = shape
+    x, w, b = rand((N, C, H, W), 1), rand((F, C, K, K), 2), rand(F, 3)
+    out, cache = L.conv2d_forward(x, w, b, padding, method)
+    ref = L.conv2d_forward_reference(x, w, b, padding)
+    assert out.shape == ref.shape == ((N, F, H, W) if padding != "valid" else (N, F, H - K + 1, W - K + 1))
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12)
+    dout = rand(out.shape, 4)
+    for got, want in zip(L.conv2d_backward(dout, cache), L.conv2d_backward_reference(dout, x, w, padding)):
+        np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11)
+
+
+@pytest.mark.parametrize("padding", PADDINGS)
+def test_conv_float32(padding):
+    x, w, b = rand((2, 3, 8, 7), 1), rand((4, 3, 3, 3), 2), rand(4, 3)
+    out, cache = L.conv2d_forward(x.astype(np.float32), w, b, padding)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, L.conv2d_forward_reference(x, w, b, padding), rtol=1e-4, atol=1e-4)
+    dx, dw, db = L.conv2d_backward(np.ones(out.shape, np.float32), cache)
+    assert dx.dtype == dw.dtype == db.dtype == np.float32
+
+
+@pytest.mark.parametrize("padding", PADDINGS)
+@pytest.mark.parametrize("method", ["im2col", "taps"])
+def test_conv_gradcheck(padding, method):
+    """dx, dw, db of conv2d against centred differences of sum(out * dout)."""
+    x, w, b = rand((2, 2, 5, 6), 1), rand((3, 2, 3, 3), 2), rand(3, 3)
+    fwd = lambda: L.conv2d_forward(x, w, b, padding, method)[0]  # noqa: E731
+    out, cache = L.conv2d_forward(x, w, b, padding, method)
+    dout = rand(out.shape, 4)
+    dx, dw, db = L.conv2d_backward(dout, cache)
+    assert rel_error(dx, numerical_vjp(fwd, x, dout)) < 1e-6
+    assert rel_error(dw, numerical_vjp(fwd, w, dout)) < 1e-6
+    assert rel_error(db, numerical_vjp(fwd, b, dout)) < 1e-6
+
+
+def test_conv_backward_can_skip_dx():
+    x, w, b = rand((2, 1, 6, 6), 1), rand((3, 1, 3, 3), 2), rand(3, 3)
+    out, cache = L.conv2d_forward(x, w, b)
+    dx, dw, db = L.conv2d_backward(np.ones_like(out), cache, need_dx=False)
+    assert dx is None
+    np.testing.assert_allclose(dw, L.conv2d_backward_reference(np.ones_like(out), x, w)[1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["im2col", "taps"])
+@pytest.mark.parametrize("padding", PADDINGS)
+@pytest.mark.parametrize("chunk_bytes", [1, 700, 5000])  # one row, a few rows, whole images
+def test_chunked_conv_equals_whole(padding, method, chunk_bytes):
+    """Chunks of images or of rows (bounded buffers) give the same result as one big GEMM."""
+    x, w, b = L._to_cm(rand((3, 4, 9, 7), 1)), rand((2, 4, 3, 3), 2), rand(2, 3)
+    whole, c1 = L.conv_forward_cm(x, w, b, padding, method, relu=True)
+    part, c2 = L.conv_forward_cm(x, w, b, padding, method, relu=True, chunk_bytes=chunk_bytes)
+    np.testing.assert_allclose(part, whole, rtol=1e-12, atol=1e-12)
+    dout = rand(whole.shape, 4)
+    for got, want in zip(L.conv_backward_cm(dout.copy(), c2), L.conv_backward_cm(dout.copy(), c1)):
+        np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11)
+
+
+def test_fused_relu_matches_conv_then_relu():
+    x, w, b = rand((2, 3, 6, 6), 1), rand((4, 3, 3, 3), 2), rand(4, 3)
+    fused, cache = L.conv_forward_cm(L._to_cm(x), w, b, "zero", relu=True)
+    z, zc = L.conv2d_forward(x, w, b, "zero")
+    a, rc = L.relu_forward(z)
+    np.testing.assert_allclose(L._to_cm(fused), a, rtol=1e-12)
+    dout = rand(a.shape, 4)
+    dx, dw, db = L.conv2d_backward(L.relu_backward(dout, rc), zc)
+    dx2, dw2, db2 = L.conv_backward_cm(L._to_cm(dout), cache)
+    np.testing.assert_allclose(L._to_cm(dx2), dx, rtol=1e-12)
+    np.testing.assert_allclose(dw2, dw, rtol=1e-12)
+    np.testing.assert_allclose(db2, db, rtol=1e-12)
+
+
+@pytest.mark.parametrize("bad", ["same", "reflect"])
+def test_conv_rejects_unknown_padding(bad):
+    with pytest.raises(ValueError, match="padding must be one of"):
+        L.conv2d_forward(rand((1, 1, 5, 5)), rand((1, 1, 3, 3)), rand(1), bad)
+
+
+def test_conv_rejects_mismatched_weights():
+    with pytest.raises(ValueError, match="do not fit x"):
+        L.conv2d_forward(rand((1, 2, 5, 5)), rand((1, 3, 3, 3)), rand(1))
+
+
+# ------------------------------------------------------------------------------------------------ ReLU
+
+
+@pytest.mark.parametrize("shape", [(7,), (2, 3, 4, 5), (1, 1, 1, 1)])
+def test_relu_matches_reference(shape):
+    x = rand(shape, 1)
+    out, cache = L.relu_forward(x)
+    ref, mask = L.relu_reference(x)
+    np.testing.assert_array_equal(out, ref)
+    dout = rand(shape, 2)
+    np.testing.assert_array_equal(L.relu_backward(dout, cache), dout * mask)
+
+
+def test_relu_gradient_at_zero_is_zero():
+    x = np.array([-1.0, 0.0, 0.0, 2.0])
+    out, cache = L.relu_forward(x)
+    np.testing.assert_array_equal(L.relu_backward(np.ones(4), cache), [0, 0, 0, 1])
+
+
+def test_relu_gradcheck():
+    x = rand((2, 3, 4, 4), 1)
+    x[np.abs(x) < 1e-3] = 0.5  # keep centred differences off the kink
+    dout = rand(x.shape, 2)
+    _, cache = L.relu_forward(x)
+    num = numerical_vjp(lambda: L.relu_forward(x)[0], x, dout)
+    assert rel_error(L.relu_backward(dout, cache), num) < 1e-6
+
+
+# ------------------------------------------------------------------------------------------------- MSE
+
+
+@pytest.mark.parametrize("reduction", ["caffe", "mean", "sum"])
+def test_mse_matches_reference_and_gradcheck(reduction):
+    pred, target = rand((4, 1, 5, 5), 1), rand((4, 1, 5, 5), 2)
+    loss, dpred = L.mse_loss(pred, target, reduction)
+    ref_loss, ref_d = L.mse_reference(pred, target, reduction)
+    assert loss == pytest.approx(ref_loss, rel=1e-12)
+    np.testing.assert_allclose(dpred, ref_d, rtol=1e-12)
+    num = numerical_grad(lambda: L.mse_loss(pred, target, reduction)[0], pred)
+    assert rel_error(dpred, num) < 1e-6
+
+
+def test_mse_caffe_convention():
+    """Caffe EuclideanLoss: SSE / (2 N); the per-pixel mean is 21*21/2 = 220.5 times smaller on 21x21."""
+    pred, target = np.ones((128, 1, 21, 21), np.float32), np.zeros((128, 1, 21, 21), np.float32)
+    caffe, dc = L.mse_loss(pred, target)
+    mean, dm = L.mse_loss(pred, target, "mean")
+    assert caffe == pytest.approx(21 * 21 / 2)
+    assert mean == pytest.approx(1.0)
+    assert dc.dtype == np.float32
+    np.testing.assert_allclose(dc / dm, 220.5, rtol=1e-6)
+
+
+def test_mse_rejects_bad_input():
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        L.mse_loss(np.zeros((1, 2)), np.zeros((1, 2)), "avg")
+    with pytest.raises(ValueError, match="same shape"):
+        L.mse_loss(np.zeros((1, 2)), np.zeros((1, 3)))
