@@ -1,0 +1,316 @@
+"""The SRCNN network (Dong et al., ECCV 2014 / TPAMI 2016): conv f1 -> ReLU -> conv f2 -> ReLU -> conv f3.
+
+``SRCNN(f1=9, f2=1, f3=5, n1=64, n2=32)`` is the paper's 9-1-5 net: 1 -> n1 -> n2 -> 1 channels.
+Training (:meth:`SRCNN.loss_and_grads`) uses 'valid' convolutions as the paper's Caffe net: a 33x33
+input gives a 21x21 output, compared with the centre of the label. Inference (:meth:`SRCNN.predict`)
+pads by edge replication at every layer by default, as the authors' MATLAB ``SRCNN.m``, so the output
+has the input's size.
+
+Weights are stored in our HDF5 format (:meth:`SRCNN.save`, :meth:`SRCNN.load`); the authors' released
+MATLAB models, converted to .npz, load with :meth:`SRCNN.from_npz`. No pickle anywhere.
+"""
+import json
+import re
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from . import layers
+from ._cli import UserError, atomic_output
+
+NAMES = ("w1", "b1", "w2", "b2", "w3", "b3")
+FORMAT = "npsrcnn.SRCNN"
+FORMAT_VERSION = 1
+
+# predict() runs the network on horizontal strips whose activations (n1 + n2 channels, float32) fit
+# this many bytes; inside a strip each conv unfolds at most layers.CHUNK_BYTES at a time.
+STRIP_BYTES = 64 << 20
+
+
+class SRCNN:
+    """SRCNN with parameters in a dict ``params`` (float32): w1 (n1, 1, f1, f1), b1 (n1,),
+    w2 (n2, n1, f2, f2), b2 (n2,), w3 (1, n2, f3, f3), b3 (1,); cross-correlation as PyTorch's conv2d.
+
+    Parameters
+    ----------
+    f1, f2, f3 : int, odd
+        Kernel sizes (9-1-5 in the ECCV paper, 9-5-5 the TPAMI paper's best).
+    n1, n2 : int
+        Channels after layers 1 and 2.
+    seed : int
+        Initialisation as the paper: weights ~ N(0, 1e-3^2), biases 0.
+    scale : int or None
+        The upscaling factor the weights were trained for (metadata only).
+
+    Notes
+    -----
+    The engine computes in the dtype of ``params`` (float32; tests swap in float64 ones for
+    gradient checks). Not thread-safe: scratch buffers live in the model.
+    """
+
+    def __init__(self, f1=9, f2=1, f3=5, n1=64, n2=32, seed=0, scale=None):
+        for name, k in (("f1", f1), ("f2", f2), ("f3", f3)):
+            if int(k) != k or k < 1 or k % 2 == 0:
+                raise ValueError(f"{name} must be a positive odd kernel size, got {k}")
+        rng = np.random.default_rng(seed)
+        shapes = _shapes(f1, f2, f3, n1, n2)
+        self.params = {
+            k: (rng.normal(0.0, 1e-3, s) if k[0] == "w" else np.zeros(s)).astype(np.float32)
+            for k, s in shapes.items()
+        }
+        self.scale = None if scale is None else int(scale)
+        self.config = None  # the training configuration read back by load(), if any
+        self._train_ws = layers.Workspace()
+
+    # ---------------------------------------------------------------------------------- architecture
+
+    @property
+    def f(self):
+        """Kernel sizes (f1, f2, f3), read from the weights."""
+        return tuple(self.params[f"w{i}"].shape[-1] for i in (1, 2, 3))
+
+    @property
+    def n1(self):
+        return self.params["w1"].shape[0]
+
+    @property
+    def n2(self):
+        return self.params["w2"].shape[0]
+
+    @property
+    def arch(self):
+        """'f1-f2-f3', e.g. '9-1-5'."""
+        return "-".join(str(k) for k in self.f)
+
+    @property
+    def border(self):
+        """Pixels a valid-padded forward trims from each side: (f1 + f2 + f3 - 3) // 2 (6 for 9-1-5)."""
+        return (sum(self.f) - 3) // 2
+
+    def __repr__(self):
+        return f"SRCNN(arch={self.arch!r}, n1={self.n1}, n2={self.n2}, scale={self.scale})"
+
+    # -------------------------------------------------------------------------------------- training
+
+    def loss_and_grads(self, x, y, reduction="caffe"):
+        """Loss of one batch and its gradient wrt every parameter (valid convolutions, as in training).
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, 1, H, W)
+            Interpolated low-resolution patches (33x33 in the paper).
+        y : ndarray, shape (N, 1, H - 2*border, W - 2*border)
+            The centres of the high-resolution patches (21x21 for 9-1-5).
+        reduction : {"caffe", "mean", "sum"}
+            See :func:`npsrcnn.layers.mse_loss`.
+
+        Returns
+        -------
+        loss : float
+        grads : dict of ndarray, keyed and shaped like ``params``
+        """
+        p = self.params
+        dtype = p["w1"].dtype
+        x = np.ascontiguousarray(x, dtype=dtype)
+        if x.ndim != 4 or x.shape[1] != 1:
+            raise ValueError(f"x must have shape (N, 1, H, W), got {x.shape}")
+        N, _, H, W = x.shape
+        want = (N, 1, H - 2 * self.border, W - 2 * self.border)
+        if np.shape(y) != want:
+            raise ValueError(f"y must have shape {want} for x of shape {x.shape}, got {np.shape(y)}")
+        ws = self._train_ws
+        a1, c1 = layers.conv_forward_cm(x.reshape(1, N, H, W), p["w1"], p["b1"], relu=True, ws=ws, name="c1")
+        a2, c2 = layers.conv_forward_cm(a1, p["w2"], p["b2"], relu=True, ws=ws, name="c2")  # n2, N, ..
+        out, c3 = layers.conv_forward_cm(a2, p["w3"], p["b3"], ws=ws, name="c3")  # 1, N, Ho, Wo
+        loss, dout = layers.mse_loss(out.reshape(want), y, reduction)
+        da2, dw3, db3 = layers.conv_backward_cm(dout.reshape(out.shape), c3)
+        da1, dw2, db2 = layers.conv_backward_cm(da2, c2)
+        _, dw1, db1 = layers.conv_backward_cm(da1, c1, need_dx=False)
+        return loss, dict(w1=dw1, b1=db1, w2=dw2, b2=db2, w3=dw3, b3=db3)
+
+    # ------------------------------------------------------------------------------------- inference
+
+    def predict(self, x, padding="replicate", strip_rows=None):
+        """Run the network on whole images, a strip of rows at a time so memory stays bounded.
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, 1, H, W) or (H, W)
+            Interpolated image(s), values in [0, 1] as in training.
+        padding : {"replicate", "zero", "valid"}
+            "replicate" (the authors' MATLAB test code) and "zero" pad at every layer, so the output has
+            the input's size; "valid" trims ``border`` pixels from each side.
+        strip_rows : int, optional
+            Output rows per strip (default: as many as fit ``STRIP_BYTES`` of activations). The result
+            does not depend on it.
+
+        Returns
+        -------
+        out : ndarray, float32, shape (N, 1, Ho, Wo) or (Ho, Wo) like x
+        """
+        if padding not in layers.PADDINGS:
+            raise ValueError(f"padding must be one of {layers.PADDINGS}, got {padding!r}")
+        x = np.asarray(x)
+        if x.ndim not in (2, 4) or (x.ndim == 4 and x.shape[1] != 1):
+            raise ValueError(f"x must have shape (H, W) or (N, 1, H, W), got {x.shape}")
+        x4 = x.reshape((1, 1) + x.shape) if x.ndim == 2 else x
+        N, _, H, W = x4.shape
+        t = 0 if padding != "valid" else 2 * self.border
+        if H - t < 1 or W - t < 1:
+            raise ValueError(f"a {H}x{W} image is too small for a valid-padded {self.arch} network")
+        Ho, Wo = H - t, W - t
+        dtype = self.params["w1"].dtype
+        if strip_rows is None:
+            strip_rows = max(16, STRIP_BYTES // ((self.n1 + self.n2) * W * np.dtype(dtype).itemsize))
+        out = np.empty((N, 1, Ho, Wo), np.float32)
+        ws = layers.Workspace()  # freed when predict returns
+        for n in range(N):
+            img = np.ascontiguousarray(x4[n, 0], dtype=dtype)
+            for o0 in range(0, Ho, strip_rows):
+                o1 = min(o0 + strip_rows, Ho)
+                out[n, 0, o0:o1] = self._forward_rows(img, o0, o1, padding, ws)
+        return out[0, 0] if x.ndim == 2 else out
+
+    def _forward_rows(self, img, o0, o1, padding, ws):
+        """Output rows [o0, o1) of one image (H, W): each layer computes only the rows the next needs.
+
+        Going backwards from the output, layer l needs input rows [lo, hi) = [a - p, b - p + k - 1)
+        for its output rows [a, b) (p its top padding); the part outside the image is padding, so that
+        strip pads (zero or replicate of *that layer's own* edge row) exactly where it touches the
+        image's top or bottom, and uses real halo rows everywhere else.
+        """
+        H = img.shape[0]
+        ks = self.f
+        same = padding != "valid"
+        heights = [H]  # rows of each layer's input
+        for k in ks:
+            heights.append(heights[-1] if same else heights[-1] - k + 1)
+        rows, vpads = [None] * 4, [None] * 4
+        rows[3] = (o0, o1)
+        for l in (3, 2, 1):
+            k = ks[l - 1]
+            p = (k - 1) // 2 if same else 0
+            a, b = rows[l]
+            lo, hi = a - p, b - p + k - 1
+            rows[l - 1] = (max(lo, 0), min(hi, heights[l - 1]))
+            vpads[l] = (rows[l - 1][0] - lo, hi - rows[l - 1][1])
+        a0, b0 = rows[0]
+        h = img[a0:b0].reshape(1, 1, b0 - a0, img.shape[1])
+        p = self.params
+        for l in (1, 2, 3):
+            h, _ = layers.conv_forward_cm(h, p[f"w{l}"], p[f"b{l}"], padding, relu=l < 3, vpad=vpads[l],
+                                          ws=ws, name=f"c{l}")
+        return h[0, 0]
+
+    # ------------------------------------------------------------------------------------------ files
+
+    def save(self, path, config=None):
+        """Write the weights, architecture, scale and training configuration to HDF5, atomically.
+
+        Parameters
+        ----------
+        path : str or Path
+        config : dict, optional
+            Training configuration, stored as a JSON string attribute ``config``.
+        """
+        with atomic_output(path) as tmp:
+            with h5py.File(tmp, "w") as f:
+                for k in NAMES:
+                    f.create_dataset(k, data=np.asarray(self.params[k], np.float32))
+                f.attrs["format"] = FORMAT
+                f.attrs["format_version"] = FORMAT_VERSION
+                f.attrs["arch"] = self.arch
+                f.attrs["n1"], f.attrs["n2"] = self.n1, self.n2
+                if self.scale is not None:
+                    f.attrs["scale"] = self.scale
+                f.attrs["config"] = json.dumps(config if config is not None else self.config, sort_keys=True)
+
+    @classmethod
+    def load(cls, path):
+        """Read a model written by :meth:`save`; a malformed file raises UserError."""
+        path = Path(path)
+        if not path.is_file():
+            raise UserError(f"{path}: no such model file")
+        try:
+            with h5py.File(path, "r") as f:
+                if f.attrs.get("format") != FORMAT:
+                    raise UserError(f"{path}: not an npsrcnn SRCNN model file (no format={FORMAT!r} attribute)")
+                missing = [k for k in NAMES if not isinstance(f.get(k), h5py.Dataset)]
+                if missing:
+                    raise UserError(f"{path}: model file lacks the array(s) {', '.join(missing)}")
+                arrays = {k: np.asarray(f[k][()]) for k in NAMES}
+                attrs = dict(f.attrs)
+        except OSError as exc:
+            raise UserError(f"{path}: not a readable HDF5 file ({exc})") from None
+        model = cls._from_arrays(arrays, path, scale=attrs.get("scale"))
+        if "arch" in attrs and str(attrs["arch"]) != model.arch:
+            raise UserError(f"{path}: the arrays make a {model.arch} network but the file says {attrs['arch']}")
+        try:
+            model.config = json.loads(attrs.get("config", "null"))
+        except (TypeError, ValueError):
+            raise UserError(f"{path}: the config attribute is not valid JSON") from None
+        return model
+
+    @classmethod
+    def from_npz(cls, path, scale=None):
+        """Load the authors' released weights converted to .npz (float64, (out, in, kh, kw)).
+
+        Parameters
+        ----------
+        path : str or Path
+            e.g. ``srcnn_matlab_weights/9-5-5(ImageNet)/x3.npz``.
+        scale : int, optional
+            Defaults to the number in a file name like ``x3.npz``.
+        """
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                arrays = {k: np.asarray(npz[k]) for k in NAMES if k in npz.files}
+        except FileNotFoundError:
+            raise UserError(f"{path}: no such weights file") from None
+        except (AttributeError, TypeError):  # a .npy: np.load returned an array, not an archive
+            raise UserError(f"{path}: expected an .npz archive of arrays w1 b1 w2 b2 w3 b3") from None
+        except (OSError, ValueError) as exc:
+            raise UserError(f"{path}: not a readable .npz file without pickled objects ({exc})") from None
+        missing = [k for k in NAMES if k not in arrays]
+        if missing:
+            raise UserError(f"{path}: weights file lacks the array(s) {', '.join(missing)}")
+        if scale is None:
+            m = re.fullmatch(r"x(\d+)", path.stem)
+            scale = int(m.group(1)) if m else None
+        return cls._from_arrays(arrays, path, scale)
+
+    @classmethod
+    def _from_arrays(cls, arrays, source, scale=None):
+        shapes = _check_shapes(arrays, source)
+        for k in NAMES:
+            a = arrays[k]
+            if not np.issubdtype(a.dtype, np.floating) or not np.isfinite(a).all():
+                raise UserError(f"{source}: array {k} must hold finite floating-point numbers")
+        model = cls.__new__(cls)
+        model.params = {k: np.ascontiguousarray(arrays[k], dtype=np.float32) for k in NAMES}
+        model.scale = None if scale is None else int(scale)
+        model.config = None
+        model._train_ws = layers.Workspace()
+        assert _shapes(*shapes) == {k: model.params[k].shape for k in NAMES}
+        return model
+
+
+def _shapes(f1, f2, f3, n1, n2):
+    return dict(w1=(n1, 1, f1, f1), b1=(n1,), w2=(n2, n1, f2, f2), b2=(n2,), w3=(1, n2, f3, f3), b3=(1,))
+
+
+def _check_shapes(arrays, source):
+    """(f1, f2, f3, n1, n2) read from w1 and w2, after checking every array against them."""
+    w1, w2, w3 = arrays["w1"], arrays["w2"], arrays["w3"]
+    if w1.ndim != 4 or w2.ndim != 4 or w3.ndim != 4:
+        raise UserError(f"{source}: w1, w2, w3 must be 4-D (out, in, kh, kw), got {w1.shape}, {w2.shape}, {w3.shape}")
+    arch = (w1.shape[2], w2.shape[2], w3.shape[2], w1.shape[0], w2.shape[0])
+    want = _shapes(*arch)
+    for k in NAMES:
+        if arrays[k].shape != want[k]:
+            raise UserError(f"{source}: {k} has shape {arrays[k].shape} but w1 and w2 imply {want[k]}")
+    if any(k % 2 == 0 for k in arch[:3]):
+        raise UserError(f"{source}: kernel sizes {arch[:3]} must be odd")
+    return arch
