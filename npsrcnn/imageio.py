@@ -89,10 +89,8 @@ def write_image(path, img, overwrite=False):
     img : ndarray, shape (H, W), (H, W, 3) or (H, W, 4), dtype uint8 or uint16
     """
     img = np.asarray(img)
-    if img.dtype == np.uint16 and img.ndim == 2:
-        pil = Image.fromarray(img, mode="I;16")
-    elif img.dtype == np.uint8 and (img.ndim == 2 or img.shape[2] in (3, 4)):
-        pil = Image.fromarray(img)
+    if (img.dtype == np.uint16 and img.ndim == 2) or (img.dtype == np.uint8 and (img.ndim == 2 or img.shape[2] in (3, 4))):
+        pil = Image.fromarray(img)  # uint16 (H, W) becomes mode I;16
     else:
         raise UserError(f"cannot write an image of dtype {img.dtype} and shape {img.shape}")
     fmt = Image.registered_extensions().get(Path(path).suffix.lower())

@@ -1,0 +1,221 @@
+"""Upscale your own images with SRCNN: ``python -m npsrcnn.upscale IN [IN ...] -o OUT --scale S``.
+
+Colour images go through YCbCr (MATLAB's BT.601 ``rgb2ycbcr``): the network sharpens Y, Cb and Cr
+are upscaled bicubically, then back to RGB. Grayscale stays grayscale; an alpha channel is upscaled
+bicubically and kept. 8- and 16-bit images keep their bit depth. The network's input is the bicubic
+upscale (MATLAB ``imresize``) of the image, as in the paper.
+
+Large images are processed in bands of output rows so memory stays bounded (a 4000x3000 x3 upscale
+holds the 12000x9000 result plus a few bands); each band is computed with enough context rows that
+the result is identical to processing the whole image at once.
+
+Examples::
+
+    python -m npsrcnn.upscale photo.png -o photo_x3.png --scale 3
+    python -m npsrcnn.upscale a.png b.jpg -o upscaled/ --scale 2 --weights runs/9-1-5-x2/model.h5
+    python -m npsrcnn.upscale scan.tif -o out.png --scale 3 --weights "srcnn_matlab_weights/9-5-5(ImageNet)/x3.npz"
+"""
+import sys
+from importlib import resources
+from pathlib import Path
+
+from . import __version__
+from ._cli import ArgumentParser, UserError, check_output_path, command
+
+PROG = "python -m npsrcnn.upscale"
+IMAGE_SUFFIXES = (".png", ".bmp", ".tif", ".tiff")
+BAND_ROWS = 256  # output rows per band (the engine strips each band further to bound its buffers)
+
+
+def shipped_weights(scale):
+    """Path of the weights shipped with the package for `scale` (npsrcnn/weights/x<scale>.h5), or None."""
+    ref = resources.files("npsrcnn") / "weights" / f"x{scale}.h5"
+    return Path(str(ref)) if ref.is_file() else None
+
+
+def build_parser():
+    p = ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    p.add_argument("inputs", nargs="+", metavar="IN", help="image files (PNG, BMP, TIFF, JPEG, ...)")
+    p.add_argument("-o", "--out", required=True,
+                   help="output file (one input, with an image suffix) or folder (written as <name>_x<S>.png)")
+    p.add_argument("--scale", type=int, required=True, help="upscaling factor the weights were trained for")
+    p.add_argument("--weights", help="our model .h5 (from npsrcnn.train) or the authors' .npz "
+                                     "(default: the weights shipped for --scale)")
+    p.add_argument("--padding", choices=("replicate", "zero"), default="replicate",
+                   help="how each layer pads the borders (default %(default)s, as the authors' MATLAB code)")
+    p.add_argument("--band-rows", type=int, default=BAND_ROWS, help="output rows per band (memory vs. speed)")
+    p.add_argument("--overwrite", action="store_true", help="replace output files that exist")
+    p.add_argument("--version", action="version", version=f"npsrcnn {__version__}")
+    return p
+
+
+def output_paths(inputs, out, scale):
+    """One output path per input: `out` itself for a single input with an image suffix, else out/<stem>_x<S>.png."""
+    out = Path(out)
+    if len(inputs) == 1 and out.suffix.lower() in IMAGE_SUFFIXES and not out.is_dir():
+        return [out]
+    if out.suffix and not out.is_dir():
+        if out.suffix.lower() not in IMAGE_SUFFIXES:
+            raise UserError(f"-o {out}: write .png, .bmp or .tif files (or give a folder)")
+        raise UserError(f"-o {out}: {len(inputs)} inputs need an output folder, not a file")
+    paths = [out / f"{Path(p).stem}_x{scale}.png" for p in inputs]
+    if len(set(paths)) != len(paths):
+        raise UserError("two inputs have the same name; upscale them into different folders")
+    return paths
+
+
+# ------------------------------------------------------------------------------------ the pipeline
+
+
+class Upscaler:
+    """Bicubic + SRCNN upscaling of one channel, band by band, identical to whole-image processing.
+
+    Parameters
+    ----------
+    model : SRCNN
+    scale : int
+    padding : str, the network's padding ("replicate" as the authors' MATLAB code)
+    band_rows : int, output rows computed at a time
+    """
+
+    def __init__(self, model, scale, padding="replicate", band_rows=BAND_ROWS):
+        self.model, self.scale, self.padding, self.band_rows = model, scale, padding, band_rows
+
+    def bands(self, H_out):
+        for a in range(0, H_out, self.band_rows):
+            yield a, min(a + self.band_rows, H_out)
+
+    def bicubic_rows(self, img, a, b):
+        """Rows [a, b) of ``imresize(img, scale)`` (MATLAB bicubic) without computing the others.
+
+        imresize resizes rows first when both scales are equal; each output row of that pass depends
+        only on its own weights, so restricting the row weights to [a, b) gives exactly those rows.
+        """
+        import numpy as np
+
+        from .bicubic import resample_axis
+        from .resize import contributions
+
+        H, W = img.shape[:2]
+        s = self.scale
+        idx_r, w_r = contributions(H, H * s, float(s))
+        idx_c, w_c = contributions(W, W * s, float(s))
+        x = img if img.ndim == 3 else img[:, :, None]
+        x = resample_axis(x, idx_r[a:b], w_r[a:b], axis=0, dtype=x.dtype)
+        x = resample_axis(x, idx_c, w_c, axis=1, dtype=x.dtype)
+        return np.ascontiguousarray(x if img.ndim == 3 else x[:, :, 0])
+
+    def sr_rows(self, y, a, b):
+        """Rows [a, b) of SRCNN(imresize(y, scale)) for a low-resolution luminance y (float32, (H, W)).
+
+        The network sees ``border`` context rows on each side that lies inside the image; its
+        padding only touches rows within ``border`` of a band edge, which are cut off again, so only
+        the image's true top and bottom are ever padded.
+        """
+        H_out = y.shape[0] * self.scale
+        c = self.model.border
+        lo, hi = max(a - c, 0), min(b + c, H_out)
+        band = self.bicubic_rows(y, lo, hi)
+        return self.model.predict(band, padding=self.padding)[a - lo:b - lo]
+
+
+def upscale_image(img, model, scale, padding="replicate", band_rows=BAND_ROWS):
+    """Upscale one image array with SRCNN on luminance and bicubic on chroma and alpha.
+
+    Parameters
+    ----------
+    img : ndarray, shape (H, W), (H, W, 3) or (H, W, 4), uint8 or uint16
+    model : SRCNN
+    scale : int
+
+    Returns
+    -------
+    out : ndarray, shape (scale*H, scale*W[, C]), same dtype as img
+    """
+    import numpy as np
+
+    from .color import rgb2ycbcr, ycbcr2rgb
+
+    maxval = float(np.iinfo(img.dtype).max)
+    H, W = img.shape[:2]
+    C = 1 if img.ndim == 2 else img.shape[2]
+    up = Upscaler(model, scale, padding, band_rows)
+    out = np.empty((H * scale, W * scale) + (() if img.ndim == 2 else (C,)), img.dtype)
+
+    def quantize(x):
+        return np.clip(np.floor(x * maxval + 0.5), 0, maxval).astype(img.dtype)
+
+    if C == 1:
+        y = np.ascontiguousarray(img, np.float32) / np.float32(maxval)
+        for a, b in up.bands(H * scale):
+            out[a:b] = quantize(up.sr_rows(y, a, b))
+        return out
+    rgb = img[:, :, :3].astype(np.float32) / np.float32(maxval)
+    ycc = rgb2ycbcr(rgb)  # float, MATLAB's convention (Y in [16, 235] / 255)
+    y = np.ascontiguousarray(ycc[:, :, 0])
+    chroma = np.ascontiguousarray(ycc[:, :, 1:])
+    alpha = np.ascontiguousarray(img[:, :, 3], np.float32) / np.float32(maxval) if C == 4 else None
+    for a, b in up.bands(H * scale):
+        band = np.empty((b - a, W * scale, 3), np.float32)
+        band[:, :, 0] = up.sr_rows(y, a, b)
+        band[:, :, 1:] = up.bicubic_rows(chroma, a, b)
+        out[a:b, :, :3] = quantize(ycbcr2rgb(band))
+        if alpha is not None:
+            out[a:b, :, 3] = quantize(up.bicubic_rows(alpha, a, b))
+    return out
+
+
+# ------------------------------------------------------------------------------------ the command
+
+
+def load_weights(path, scale):
+    """The model for `scale`: `path` (our .h5 or the authors' .npz) or the shipped weights."""
+    from .evaluate import load_model
+
+    if path is None:
+        path = shipped_weights(scale)
+        if path is None:
+            raise UserError(f"no weights ship with this version for x{scale}; pass --weights (a model.h5 from "
+                            "`python -m npsrcnn.train` or the authors' x<S>.npz)")
+    return load_model(path, scale), Path(path)
+
+
+@command(PROG)
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    if args.scale < 2:
+        raise UserError("--scale must be 2 or more")
+    if args.band_rows < 1:
+        raise UserError("--band-rows must be at least 1")
+    outs = output_paths(args.inputs, args.out, args.scale)
+    for src in args.inputs:
+        if not Path(src).is_file():
+            raise UserError(f"{src}: no such file")
+    folder = Path(args.out) if outs[0] != Path(args.out) else None
+    if folder is not None and folder.exists() and not folder.is_dir():
+        raise UserError(f"-o {folder}: exists and is not a folder")
+    for dst in outs:  # refuse before any work: nothing the user has is replaced without --overwrite
+        if dst.exists() and not args.overwrite:
+            raise UserError(f"output {dst} exists; pass --overwrite to replace it")
+    if folder is None:
+        check_output_path(outs[0], overwrite=args.overwrite)
+    model, wpath = load_weights(args.weights, args.scale)
+    print(f"npsrcnn {__version__} upscale: x{args.scale} with {model.arch} weights {wpath}", file=sys.stderr)
+
+    from .imageio import read_image, write_image
+
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+    for src, dst in zip(args.inputs, outs):
+        img = read_image(src)
+        if min(img.shape[:2]) < 2:
+            raise UserError(f"{src}: {img.shape[0]}x{img.shape[1]} is too small to upscale")
+        result = upscale_image(img, model, args.scale, args.padding, args.band_rows)
+        write_image(dst, result, overwrite=args.overwrite)
+        H, W = img.shape[:2]
+        print(f"{src} ({W}x{H}) -> {dst} ({W * args.scale}x{H * args.scale})", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+"""python -m npsrcnn.upscale: colour handling, bit depths, band-wise = whole-image, bad input."""
+import tracemalloc
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from npsrcnn import upscale as up_cli
+from npsrcnn.color import rgb2ycbcr, ycbcr2rgb
+from npsrcnn.model import SRCNN
+from npsrcnn.resize import imresize
+
+
+@pytest.fixture(scope="module")
+def model():
+    m = SRCNN(seed=3, scale=3)
+    rng = np.random.default_rng(1)
+    for k in ("w1", "w2", "w3"):  # weights large enough that the network visibly changes the image
+        m.params[k][...] = rng.normal(0, 0.05, m.params[k].shape)
+    m.params["w3"][0, :, 2, 2] += 1.0 / m.n2
+    return m
+
+
+@pytest.fixture(scope="module")
+def weights_file(model, tmp_path_factory):
+    path = tmp_path_factory.mktemp("w") / "x3.h5"
+    model.save(path)
+    return path
+
+
+def _image(shape, dtype=np.uint8, seed=0):
+    rng = np.random.default_rng(seed)
+    hi = np.iinfo(dtype).max
+    H, W = shape[:2]
+    base = np.linspace(0, 1, W)[None, :] * np.linspace(0.3, 1, H)[:, None]
+    img = base[..., None] if len(shape) == 3 else base
+    img = np.clip(img + 0.15 * rng.standard_normal(shape), 0, 1)
+    return np.round(img * hi).astype(dtype)
+
+
+def _quantize(x, dtype):
+    hi = np.iinfo(dtype).max
+    return np.clip(np.floor(x * hi + 0.5), 0, hi).astype(dtype)
+
+
+def reference_upscale(img, model, s):
+    """The whole-image pipeline written plainly: what the band-wise code must equal exactly."""
+    hi = np.float32(np.iinfo(img.dtype).max)
+    if img.ndim == 2:
+        return _quantize(model.predict(imresize(img.astype(np.float32) / hi, s)), img.dtype)
+    ycc = rgb2ycbcr(img[:, :, :3].astype(np.float32) / hi)
+    big = imresize(np.ascontiguousarray(ycc), s)
+    big[:, :, 0] = model.predict(imresize(np.ascontiguousarray(ycc[:, :, 0]), s))
+    out = [_quantize(ycbcr2rgb(big), img.dtype)]
+    if img.shape[2] == 4:
+        out.append(_quantize(imresize(img[:, :, 3].astype(np.float32) / hi, s), img.dtype)[:, :, None])
+    return np.concatenate(out, axis=2)
+
+
+def test_bicubic_rows_equal_imresize_rows():
+    img = _image((23, 17)).astype(np.float32) / 255
+    u = up_cli.Upscaler(None, 3)
+    full = imresize(img, 3)
+    for a, b in ((0, 5), (5, 40), (60, 69), (0, 69)):
+        np.testing.assert_array_equal(u.bicubic_rows(img, a, b), full[a:b])
+
+
+@pytest.mark.parametrize("shape, dtype", [((31, 26), np.uint8), ((31, 26, 3), np.uint8), ((25, 28, 4), np.uint8),
+                                          ((27, 22), np.uint16)])
+@pytest.mark.parametrize("band_rows", [5, 16, 10_000])
+def test_band_wise_upscale_equals_the_whole_image_pipeline(model, shape, dtype, band_rows):
+    img = _image(shape, dtype)
+    got = up_cli.upscale_image(img, model, 3, band_rows=band_rows)
+    want = reference_upscale(img, model, 3)
+    assert got.dtype == dtype and got.shape == (shape[0] * 3, shape[1] * 3) + shape[2:]
+    np.testing.assert_array_equal(got, want)
+
+
+def test_the_network_changes_luminance_but_not_alpha(model):
+    img = _image((20, 24, 4))
+    out = up_cli.upscale_image(img, model, 3)
+    bicubic = _quantize(imresize(img.astype(np.float32) / 255, 3), np.uint8)
+    assert np.abs(out[:, :, :3].astype(int) - bicubic[:, :, :3]).mean() > 1  # SRCNN did something
+    np.testing.assert_array_equal(out[:, :, 3], bicubic[:, :, 3])  # alpha: bicubic only
+
+
+def test_memory_is_bounded_by_bands(model):
+    img = _image((200, 160))
+    out_bytes = 600 * 480
+    tracemalloc.start()
+    up_cli.upscale_image(img, model, 3, band_rows=32)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    whole_activations = (64 + 32) * 600 * 480 * 4  # one float32 copy of every feature map of the whole image
+    assert peak < out_bytes + 24 * 2**20 and peak < whole_activations / 2
+
+
+@pytest.mark.parametrize("mode, shape", [("L", (30, 20)), ("RGB", (30, 20, 3)), ("RGBA", (30, 20, 4))])
+def test_cli_keeps_the_mode(tmp_path, weights_file, mode, shape, capsys):
+    src = tmp_path / f"in_{mode}.png"
+    Image.fromarray(_image(shape), mode).save(src)
+    dst = tmp_path / "out.png"
+    assert up_cli.main([str(src), "-o", str(dst), "--scale", "3", "--weights", str(weights_file)]) == 0
+    with Image.open(dst) as im:
+        assert im.mode == mode and im.size == (60, 90)
+    assert "-> " in capsys.readouterr().err
+
+
+def test_cli_16_bit_grayscale_stays_16_bit(tmp_path, weights_file, model):
+    img = _image((26, 21), np.uint16)
+    src = tmp_path / "in16.png"
+    Image.fromarray(img).save(src)
+    dst = tmp_path / "out16.png"
+    assert up_cli.main([str(src), "-o", str(dst), "--scale", "3", "--weights", str(weights_file)]) == 0
+    got = np.asarray(Image.open(dst))
+    assert got.dtype == np.uint16
+    np.testing.assert_array_equal(got, reference_upscale(img, model, 3))
+
+
+def test_cli_folder_output_and_overwrite(tmp_path, weights_file, capsys):
+    srcs = []
+    for i in range(2):
+        srcs.append(tmp_path / f"im{i}.png")
+        Image.fromarray(_image((20, 20), seed=i)).save(srcs[-1])
+    out = tmp_path / "out"
+    args = [str(s) for s in srcs] + ["-o", str(out), "--scale", "3", "--weights", str(weights_file)]
+    assert up_cli.main(args) == 0
+    made = sorted(p.name for p in out.iterdir())
+    assert made == ["im0_x3.png", "im1_x3.png"]
+    (out / "im1_x3.png").write_bytes(b"mine")
+    capsys.readouterr()
+    assert up_cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert "exists; pass --overwrite" in err and len(err.strip().splitlines()) == 1
+    assert (out / "im1_x3.png").read_bytes() == b"mine"
+    assert up_cli.main(args + ["--overwrite"]) == 0
+    assert Image.open(out / "im1_x3.png").size == (60, 60)
+
+
+def _truncated_png(path):
+    Image.fromarray(_image((40, 40, 3))).save(path)
+    path.write_bytes(path.read_bytes()[:300])
+    return path
+
+
+@pytest.mark.parametrize(
+    "make, extra, message",
+    [
+        (lambda d: d / "missing.png", [], "no such file"),
+        (lambda d: (d / "text.png").write_text("hello") and d / "text.png", [], "not an image"),
+        (lambda d: _truncated_png(d / "trunc.png"), [], "truncated or corrupt"),
+        (lambda d: _saved(d / "ok.png"), ["--scale", "2"], "trained for x3"),
+        (lambda d: _saved(d / "ok.png"), ["--weights", "/nonexistent/x3.h5"], "not found"),
+        (lambda d: _saved(d / "ok.png"), ["-o", "/nonexistent/dir/out.png"], "does not exist"),
+    ],
+)
+def test_cli_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, weights_file, capsys, make, extra, message):
+    src = make(tmp_path)
+    dst = tmp_path / "result.png"
+    argv = [str(src), "-o", str(dst), "--scale", "3", "--weights", str(weights_file)]
+    for i in range(0, len(extra), 2):  # later flags override earlier ones
+        argv += extra[i:i + 2]
+    assert up_cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err, err
+    assert len(err.strip().splitlines()) <= 2 and "Traceback" not in err
+    assert not dst.exists()
+    assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
+
+
+def _saved(path):
+    Image.fromarray(_image((20, 20))).save(path)
+    return path
+
+
+def test_weights_of_another_architecture_are_refused(tmp_path, capsys):
+    import h5py
+
+    bad = tmp_path / "bad.h5"
+    SRCNN(seed=0, scale=3).save(bad)
+    with h5py.File(bad, "a") as f:
+        del f["w2"]
+        f["w2"] = np.zeros((32, 64, 3, 3), np.float32)  # w2 of a 9-3-5 net, file says 9-1-5
+    src = _saved(tmp_path / "in.png")
+    assert up_cli.main([str(src), "-o", str(tmp_path / "o.png"), "--scale", "3", "--weights", str(bad)]) == 2
+    assert "9-3-5" in capsys.readouterr().err
+
+
+def test_without_weights_the_error_says_what_to_pass(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(up_cli, "shipped_weights", lambda scale: None)
+    src = _saved(tmp_path / "in.png")
+    assert up_cli.main([str(src), "-o", str(tmp_path / "o.png"), "--scale", "3"]) == 2
+    assert "pass --weights" in capsys.readouterr().err
