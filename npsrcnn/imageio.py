@@ -1,7 +1,7 @@
 """Reading and writing images with Pillow, with one clear error for anything that is not a usable image.
 
 Arrays are ``(H, W)`` for grayscale, ``(H, W, 3)`` for RGB and ``(H, W, 4)`` for RGBA, dtype uint8 or
-uint16 as stored. Pillow's decompression-bomb limit stays on; truncated files are errors, not
+uint16 as stored (16-bit colour PNGs go through :mod:`npsrcnn.png16`, as Pillow reduces them to 8 bits). Pillow's decompression-bomb limit stays on; truncated files are errors, not
 silently padded (``ImageFile.LOAD_TRUNCATED_IMAGES`` is left False).
 """
 from pathlib import Path
@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from . import png16
 from ._cli import UserError, atomic_output
 
 # Pillow mode -> (mode to convert to, numpy dtype)
@@ -46,6 +47,10 @@ def read_image(path):
         or a pixel format we do not handle.
     """
     try:
+        with open(path, "rb") as fh:
+            head = fh.read(33)
+            if png16.is_png16_colour(head):  # Pillow would reduce these to 8 bits
+                return _from_png16(head + fh.read())
         with Image.open(path) as im:
             im.load()  # decode now, inside the try, so truncation is reported here
             return _to_array(im, path)
@@ -55,12 +60,20 @@ def read_image(path):
         raise UserError(f"{path}: is a directory, not an image") from None
     except PermissionError:
         raise UserError(f"{path}: permission denied") from None
-    except Image.DecompressionBombError as exc:
+    except (Image.DecompressionBombError, png16.TooManyPixels) as exc:
         raise UserError(f"{path}: refused, {exc}") from None
     except Image.UnidentifiedImageError:
         raise UserError(f"{path}: not an image file Pillow can read") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise UserError(f"{path}: truncated or corrupt image ({exc})") from None
+
+
+def _from_png16(data):
+    limit = Image.MAX_IMAGE_PIXELS
+    img = png16.read_png16(data, max_pixels=None if limit is None else 2 * limit)  # Pillow's bomb rule
+    if img.shape[2] == 2:  # gray + alpha: as RGBA, like 8-bit LA images
+        img = np.ascontiguousarray(img[:, :, [0, 0, 0, 1]])
+    return img
 
 
 def _to_array(im, path):
@@ -80,15 +93,21 @@ def _to_array(im, path):
 
 
 def write_image(path, img, overwrite=False):
-    """Write a uint8 (or uint16 grayscale) image atomically; refuse to replace a file unless `overwrite`.
+    """Write a uint8 or uint16 image atomically; refuse to replace a file unless `overwrite`.
 
     Parameters
     ----------
     path : str or Path
         Output file; the format follows the suffix (.png, .bmp, .tif, ...).
-    img : ndarray, shape (H, W), (H, W, 3) or (H, W, 4), dtype uint8 or uint16
+    img : ndarray, shape (H, W), (H, W, 3) or (H, W, 4), dtype uint8 or uint16 (16-bit colour: .png only)
     """
     img = np.asarray(img)
+    if img.dtype == np.uint16 and img.ndim == 3 and img.shape[2] in (3, 4):
+        if Path(path).suffix.lower() != ".png":
+            raise UserError(f"{path}: 16-bit colour images can only be written as .png")
+        with atomic_output(path, overwrite=overwrite) as tmp, open(tmp, "wb") as fh:
+            png16.write_png16(fh, img)
+        return
     if (img.dtype == np.uint16 and img.ndim == 2) or (img.dtype == np.uint8 and (img.ndim == 2 or img.shape[2] in (3, 4))):
         pil = Image.fromarray(img)  # uint16 (H, W) becomes mode I;16
     else:

@@ -7,6 +7,7 @@ from PIL import Image
 
 from npsrcnn import upscale as up_cli
 from npsrcnn.color import rgb2ycbcr, ycbcr2rgb
+from npsrcnn.imageio import read_image, write_image
 from npsrcnn.model import SRCNN
 from npsrcnn.resize import imresize
 
@@ -106,14 +107,15 @@ def test_cli_keeps_the_mode(tmp_path, weights_file, mode, shape, capsys):
     assert "-> " in capsys.readouterr().err
 
 
-def test_cli_16_bit_grayscale_stays_16_bit(tmp_path, weights_file, model):
-    img = _image((26, 21), np.uint16)
+@pytest.mark.parametrize("shape", [(26, 21), (26, 21, 3), (19, 22, 4)])
+def test_cli_16_bit_stays_16_bit(tmp_path, weights_file, model, shape):
+    img = _image(shape, np.uint16)
     src = tmp_path / "in16.png"
-    Image.fromarray(img).save(src)
+    write_image(src, img)
     dst = tmp_path / "out16.png"
     assert up_cli.main([str(src), "-o", str(dst), "--scale", "3", "--weights", str(weights_file)]) == 0
-    got = np.asarray(Image.open(dst))
-    assert got.dtype == np.uint16
+    got = read_image(dst)
+    assert got.dtype == np.uint16 and got.shape == (shape[0] * 3, shape[1] * 3) + shape[2:]
     np.testing.assert_array_equal(got, reference_upscale(img, model, 3))
 
 
