@@ -57,7 +57,7 @@ def evaluate_y(model, y, scale, padding="replicate", with_ssim=True):
         im_h = np.asarray(model.predict(im_b, padding=padding))
         if im_h.shape != im_b.shape:
             raise ValueError(f"model.predict returned {im_h.shape} for an input of {im_b.shape}")
-        out["h"] = im2uint8(im_h)
+        out["h"] = im2uint8(im_h.astype(np.float64))  # SRCNN.m's im_h is double: uint8(im_h * 255) in double
     res = {}
     for key, img in (("bicubic", out["b"]), ("srcnn", out.get("h"))):
         if img is None:
@@ -144,9 +144,9 @@ def format_table(result, title="image"):
 
 def build_parser():
     p = ArgumentParser(prog="python -m npsrcnn.evaluate", description=__doc__.split("\n\n")[0])
-    p.add_argument("--weights", required=True, help="our .h5 (train's output) or the authors' .npz")
-    p.add_argument("--dataset", required=True, help="folder of HR test images (Set5, Set14, BSD100)")
-    p.add_argument("--scale", type=int, required=True, help="upscaling factor the weights were trained for")
+    p.add_argument("--weights", required=True, metavar="FILE", help="our .h5 (train's output) or the authors' .npz")
+    p.add_argument("--dataset", required=True, metavar="DIR", help="folder of HR test images (Set5, Set14, BSD100)")
+    p.add_argument("--scale", type=int, required=True, metavar="S", help="upscaling factor the weights were trained for")
     p.add_argument("--padding", default="replicate", choices=("replicate", "zero"),
                    help="padding at every layer (the authors' SRCNN.m: replicate; default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
