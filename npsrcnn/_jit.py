@@ -19,3 +19,9 @@ njit = functools.partial(numba.jit, **OPTIONS)
 
 # parallel: only for kernels whose outer prange loop writes independent outputs.
 njit_parallel = functools.partial(numba.jit, parallel=True, **OPTIONS)
+
+# fastmath={"reassoc"}: only for kernels that sum many floats. Without it LLVM must add one value at a
+# time in order (a 4-cycle dependency chain per element); with it the sum vectorises. Measured on the
+# ReLU-backward + bias-gradient kernel (64 x 80,000 float32, 1 thread): 34 ms -> 5 ms. The sums are
+# accumulated in float64, so the changed order moves results by far less than float32 rounding.
+njit_parallel_sum = functools.partial(numba.jit, parallel=True, fastmath={"reassoc"}, **OPTIONS)

@@ -60,24 +60,26 @@ def _im2col_kernel(x, KH, KW, n0, row_off, col_off, replicate, cols):
         c = r // (KH * KW)
         kh = (r // KW) % KH
         kw = r % KW
-        # columns j whose input column col_off + j + kw lies inside [0, W): a straight copy
-        j0 = min(max(-(col_off + kw), 0), Wo)
-        j1 = max(min(W - col_off - kw, Wo), j0)
+        # output columns [j0, j1) read inside the image: one slice copy per output row (a slice, not
+        # an indexed loop: Numba then drops its negative-index checks and the copy vectorises, 2x faster)
+        off = col_off + kw
+        j0 = min(max(-off, 0), Wo)
+        j1 = max(min(W - off, Wo), j0)
         for n in range(Nb):
             for i in range(Ho):
+                dst = cols[r, n, i]
                 y = _src(row_off + i + kh, H, replicate)
                 if y < 0:
-                    for j in range(Wo):
-                        cols[r, n, i, j] = 0
+                    dst[:] = 0
                     continue
-                left = x[c, n0 + n, y, 0] if replicate else 0
-                right = x[c, n0 + n, y, W - 1] if replicate else 0
+                src = x[c, n0 + n, y]
+                dst[j0:j1] = src[off + j0 : off + j1]
+                left = src[0] if replicate else 0
+                right = src[W - 1] if replicate else 0
                 for j in range(j0):
-                    cols[r, n, i, j] = left
-                for j in range(j0, j1):
-                    cols[r, n, i, j] = x[c, n0 + n, y, col_off + j + kw]
+                    dst[j] = left
                 for j in range(j1, Wo):
-                    cols[r, n, i, j] = right
+                    dst[j] = right
 
 
 def im2col_reference(x, KH, KW, Ho, Wo, row_off, col_off, replicate):

@@ -13,7 +13,7 @@ import numpy as np
 from numba import prange
 
 from . import im2col as _i2c
-from ._jit import njit, njit_parallel
+from ._jit import njit, njit_parallel, njit_parallel_sum
 
 PADDINGS = ("valid", "zero", "replicate")
 REDUCTIONS = ("caffe", "mean", "sum")
@@ -249,7 +249,7 @@ def conv_backward_cm(dout, cache, need_dx=True):
     db = db.astype(x.dtype)
     dx = ws.get(name + ".dx", x.shape, x.dtype, zero=cache["method"] == "im2col") if need_dx else None
     if cache["method"] == "1x1":
-        dw = (d2 @ x.reshape(C, -1).T).reshape(w.shape)  # F, C
+        dw = _gram(d2, x.reshape(C, -1)).reshape(w.shape)  # F, C
         if need_dx:
             np.matmul(w.reshape(F, C).T, d2, out=dx.reshape(C, -1))
     elif cache["method"] == "im2col":
@@ -262,7 +262,7 @@ def conv_backward_cm(dout, cache, need_dx=True):
                 cols = _i2c.im2col(x, KH, KW, nr, Wo, r0 - pt, -pl, rep, n0, nb,
                                    out=ws.get(name + ".cols", (CK, nb, nr, Wo), x.dtype))
             dblk = _block(dout, n0, nb, r0, nr)  # F, nb*nr*Wo
-            dwm += dblk @ cols.reshape(CK, -1).T
+            dwm += _gram(dblk, cols.reshape(CK, -1))
             if need_dx:
                 dcols = ws.get(name + ".dcols", (CK, nb, nr, Wo), x.dtype)
                 np.matmul(wmat.T, dblk, out=dcols.reshape(CK, -1))
@@ -280,13 +280,22 @@ def conv_backward_cm(dout, cache, need_dx=True):
             dT = ws.get(name + ".dT", (FK, nb, ib - ia, W), x.dtype, zero=True)
             _i2c.tap_spread(dout, KH, KW, r0 - pt - ia, -pl, rep, dT, n0, r0, nr)
             dT2 = dT.reshape(FK, -1)
-            dwt += dT2 @ _block(x, n0, nb, ia, ib - ia).T
+            dwt += _gram(dT2, _block(x, n0, nb, ia, ib - ia))
             if need_dx and nr == Ho:  # whole images: each chunk owns its block of dx
                 np.matmul(wt.T, dT2, out=_block(dx, n0, nb, 0, H))
             elif need_dx:
                 _block(dx, n0, nb, ia, ib - ia)[...] += wt.T @ dT2
         dw = np.ascontiguousarray(dwt.reshape(F, KH, KW, C).transpose(0, 3, 1, 2))
     return dx, dw, db
+
+
+def _gram(a, b):
+    """``a @ b.T`` for two wide matrices (rows, P): the weight gradient, a sum over P positions.
+
+    OpenBLAS runs this about 2x faster with the taller matrix on the left (measured, 1 thread: 9-5-5
+    layer 2, 32 x 4851 by 1600 x 4851: 10.8 ms as ``a @ b.T``, 5.5 ms as ``(b @ a.T).T``).
+    """
+    return (b @ a.T).T if b.shape[0] > a.shape[0] else a @ b.T
 
 
 def _choose_method(method, C, F, KH, KW, HW, HoWo, pads):
@@ -339,7 +348,7 @@ def _bias_act_kernel(z, b, relu):
             z[f, m] = max(v, 0) if relu else v
 
 
-@njit_parallel
+@njit_parallel_sum
 def _relu_mask_sum_kernel(d, a, db):
     # d: F, M gradient wrt the activation, becomes the gradient wrt the pre-activation (in place)
     # a: F, M activation (output of the forward ReLU)     db: F, float64 (sum of the masked d)
@@ -347,14 +356,13 @@ def _relu_mask_sum_kernel(d, a, db):
     for f in prange(F):
         s = 0.0
         for m in range(M):
-            if a[f, m] > 0:
-                s += d[f, m]
-            else:
-                d[f, m] = 0
+            v = d[f, m] if a[f, m] > 0 else 0
+            d[f, m] = v
+            s += v
         db[f] = s
 
 
-@njit_parallel
+@njit_parallel_sum
 def _row_sum_kernel(d, db):
     # d: F, M    db: F, float64
     F, M = d.shape
