@@ -146,7 +146,8 @@ def build_parser():
     p = ArgumentParser(prog="python -m npsrcnn.evaluate", description=__doc__.split("\n\n")[0])
     p.add_argument("--weights", required=True, metavar="FILE", help="our .h5 (train's output) or the authors' .npz")
     p.add_argument("--dataset", required=True, metavar="DIR", help="folder of HR test images (Set5, Set14, BSD100)")
-    p.add_argument("--scale", type=int, required=True, metavar="S", help="upscaling factor the weights were trained for")
+    p.add_argument("--scale", type=int, required=True, metavar="S",
+                   help="upscaling factor the weights were trained for")
     p.add_argument("--padding", default="replicate", choices=("replicate", "zero"),
                    help="padding at every layer (the authors' SRCNN.m: replicate; default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")

@@ -210,7 +210,7 @@ def read_info(path):
     with f:
         for name in ("data", "label"):
             if not isinstance(f.get(name), h5py.Dataset):
-                raise UserError(f"{path}: no '{name}' dataset (expected 'data' (N, 1, 33, 33) and 'label' (N, 1, 21, 21))")
+                raise UserError(f"{path}: no '{name}' dataset (expected 'data' (N, 1, s, s) and 'label' (N, 1, t, t))")
         d, l = f["data"], f["label"]
         ok = (
             d.ndim == 4 and l.ndim == 4 and d.shape[1] == 1 and l.shape[1] == 1
@@ -218,7 +218,9 @@ def read_info(path):
             and l.shape[2] <= d.shape[2] and (d.shape[2] - l.shape[2]) % 2 == 0
         )
         if not ok:
-            raise UserError(f"{path}: 'data' {d.shape} and 'label' {l.shape} are not (N, 1, s, s) and (N, 1, t, t) with t <= s")
+            raise UserError(
+                f"{path}: 'data' {d.shape} and 'label' {l.shape} are not (N, 1, s, s) and (N, 1, t, t) with t <= s"
+            )
         if d.shape[0] != l.shape[0]:
             raise UserError(f"{path}: 'data' has {d.shape[0]} patches but 'label' has {l.shape[0]}")
         if d.shape[0] == 0:

@@ -47,11 +47,14 @@ def build_parser():
     p.add_argument("--images", required=True, metavar="DIR", help="folder of training images (.bmp, .png, .jpg, .tif)")
     p.add_argument("--scale", type=int, required=True, metavar="S", help="upscaling factor (2, 3 or 4 in the paper)")
     p.add_argument("--out", required=True, metavar="FILE.h5", help="HDF5 file to write")
-    p.add_argument("--stride", type=int, default=STRIDE, metavar="N", help="step between patches (default: %(default)s)")
-    p.add_argument("--input-size", type=int, default=INPUT_SIZE, metavar="N", help="input patch side (default: %(default)s)")
+    p.add_argument("--stride", type=int, default=STRIDE, metavar="N",
+                   help="step between patches (default: %(default)s)")
+    p.add_argument("--input-size", type=int, default=INPUT_SIZE, metavar="N",
+                   help="input patch side (default: %(default)s)")
     p.add_argument("--label-size", type=int, default=None, metavar="N",
                    help="label patch side (default: input size minus the border of --arch, 21 for 9-1-5)")
-    p.add_argument("--arch", default="9-1-5", metavar="F1-F2-F3", help="filter sizes f1-f2-f3, for the default label size (default: %(default)s)")
+    p.add_argument("--arch", default="9-1-5", metavar="F1-F2-F3",
+                   help="filter sizes f1-f2-f3, for the default label size (default: %(default)s)")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     return p
 

@@ -22,8 +22,13 @@ MODELS = [
     ("9-5-5(ImageNet)", 3, 32.75, 29.30),
     ("9-5-5(ImageNet)", 4, 30.49, 27.50),
 ]
+def _id(folder, scale, dataset):  # "9-5-5(ImageNet)", 3, "Set5" -> 9-5-5-ImageNet-x3-Set5
+    arch, data = folder[:-1].split("(")
+    return f"{arch}-{data.replace(' ', '')}-x{scale}-{dataset}"
+
+
 CASES = [
-    pytest.param(folder, scale, dataset, value, id=f"{folder.split('(')[0]}-{folder.split('(')[1][:-1].replace(' ', '')}-x{scale}-{dataset}")
+    pytest.param(folder, scale, dataset, value, id=_id(folder, scale, dataset))
     for folder, scale, set5, set14 in MODELS
     for dataset, value in (("Set5", set5), ("Set14", set14))
     if value is not None

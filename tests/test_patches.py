@@ -21,7 +21,9 @@ def _y(shape=(70, 83), seed=0):
     return np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
 
 
-@pytest.mark.parametrize("shape, scale, expected", [((70, 83), 3, (69, 81)), ((64, 64, 3), 4, (64, 64)), ((5, 7), 2, (4, 6))])
+@pytest.mark.parametrize(
+    "shape, scale, expected", [((70, 83), 3, (69, 81)), ((64, 64, 3), 4, (64, 64)), ((5, 7), 2, (4, 6))]
+)
 def test_modcrop(shape, scale, expected):
     img = np.arange(np.prod(shape)).reshape(shape)
     out = modcrop(img, scale)
@@ -133,6 +135,10 @@ def test_write_patches_is_atomic(tmp_path):
         _write(path, [5])  # exists, no overwrite
 
 
+def _z(*shape):
+    return np.zeros(shape, np.float32)
+
+
 def _bad_file(path, **datasets):
     with h5py.File(path, "w") as f:
         for k, v in datasets.items():
@@ -143,13 +149,13 @@ def _bad_file(path, **datasets):
 @pytest.mark.parametrize(
     "content, message",
     [
-        (None, "no such file"),
+        (None, "no such file"),  # shapes below: (N, 1, s, s) data and (N, 1, t, t) labels, or not
         (b"not hdf5", "not an HDF5 file"),
-        (dict(data=np.zeros((4, 1, 33, 33), np.float32)), "no 'label' dataset"),
-        (dict(data=np.zeros((4, 1, 33, 33), np.float32), label=np.zeros((3, 1, 21, 21), np.float32)), "4 patches but 'label' has 3"),
-        (dict(data=np.zeros((4, 33, 33), np.float32), label=np.zeros((4, 21, 21), np.float32)), "are not (N, 1, s, s)"),
-        (dict(data=np.zeros((4, 1, 21, 21), np.float32), label=np.zeros((4, 1, 33, 33), np.float32)), "are not (N, 1, s, s)"),
-        (dict(data=np.zeros((0, 1, 33, 33), np.float32), label=np.zeros((0, 1, 21, 21), np.float32)), "holds no patches"),
+        (dict(data=_z(4, 1, 33, 33)), "no 'label' dataset"),
+        (dict(data=_z(4, 1, 33, 33), label=_z(3, 1, 21, 21)), "4 patches but 'label' has 3"),
+        (dict(data=_z(4, 33, 33), label=_z(4, 21, 21)), "are not (N, 1, s, s)"),
+        (dict(data=_z(4, 1, 21, 21), label=_z(4, 1, 33, 33)), "are not (N, 1, s, s)"),
+        (dict(data=_z(0, 1, 33, 33), label=_z(0, 1, 21, 21)), "holds no patches"),
     ],
 )
 def test_read_info_rejects_bad_files(tmp_path, content, message):
@@ -179,7 +185,7 @@ def test_iter_batches_is_a_seeded_permutation(tmp_path, in_memory_bytes):
     kw = dict(batch_size=64, seed=3, buffer_size=256, in_memory_bytes=in_memory_bytes)
     batches, d, l = _drain(path, **kw)
     assert [len(b[0]) for b in batches] == [64] * 10 + [60]
-    assert all(b[0].dtype == np.float32 and b[0].shape[1:] == (1, 33, 33) and b[1].shape[1:] == (1, 21, 21) for b in batches)
+    assert all(d.dtype == np.float32 and d.shape[1:] == (1, 33, 33) and l.shape[1:] == (1, 21, 21) for d, l in batches)
     ids = np.rint(d[:, 0, 0, 0] * 700).astype(int)
     assert sorted(ids) == list(range(700))  # every patch exactly once
     assert not np.array_equal(ids, np.arange(700))  # and shuffled
