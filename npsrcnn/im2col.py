@@ -54,26 +54,30 @@ def _src_reference(p, n, replicate):
 @njit_parallel
 def _im2col_kernel(x, KH, KW, n0, row_off, col_off, replicate, cols):
     # x: C, N, H, W    cols: C*KH*KW, Nb, Ho, Wo   (images n0 .. n0+Nb-1 of x)
-    C, _, H, W = x.shape
+    C, N, H, W = x.shape
     _, Nb, Ho, Wo = cols.shape
+    xf, cf = x.reshape(-1), cols.reshape(-1)
     for r in prange(C * KH * KW):  # one row of cols per (c, kh, kw): independent outputs
         c = r // (KH * KW)
         kh = (r // KW) % KH
         kw = r % KW
-        # output columns [j0, j1) read inside the image: one slice copy per output row (a slice, not
-        # an indexed loop: Numba then drops its negative-index checks and the copy vectorises, 2x faster)
         off = col_off + kw
-        j0 = min(max(-off, 0), Wo)
+        j0 = min(max(-off, 0), Wo)  # output columns [j0, j1) read inside the image
         j1 = max(min(W - off, Wo), j0)
         for n in range(Nb):
             for i in range(Ho):
-                dst = cols[r, n, i]
+                dst = cf[((r * Nb + n) * Ho + i) * Wo :]
                 y = _src(row_off + i + kh, H, replicate)
                 if y < 0:
-                    dst[:] = 0
+                    for j in range(Wo):
+                        dst[j] = 0
                     continue
-                src = x[c, n0 + n, y]
-                dst[j0:j1] = src[off + j0 : off + j1]
+                src = xf[((c * N + n0 + n) * H + y) * W :]
+                # flat views indexed by the range variable: Numba then knows the index is >= 0,
+                # drops its negative-index wraparound and vectorises the copy (1.8x the 4-D indexing)
+                mid, src_mid = dst[j0:], src[off + j0 :]
+                for j in range(j1 - j0):
+                    mid[j] = src_mid[j]
                 left = src[0] if replicate else 0
                 right = src[W - 1] if replicate else 0
                 for j in range(j0):
@@ -123,6 +127,7 @@ def im2col(x, KH, KW, Ho, Wo, row_off, col_off, replicate, n0=0, Nb=None, out=No
     ``cols[(c*KH + kh)*KW + kw, n, i, j] = x[c, n0+n, row_off+i+kh, col_off+j+kw]``, so that
     ``w.reshape(F, -1) @ cols.reshape(C*KH*KW, -1)`` is the cross-correlation.
     """
+    x = np.ascontiguousarray(x)  # the kernels index flat views (a no-op for the engine's arrays)
     C, N, H, W = x.shape
     Nb = N - n0 if Nb is None else Nb
     shape = (C * KH * KW, Nb, Ho, Wo)
@@ -138,22 +143,32 @@ def im2col(x, KH, KW, Ho, Wo, row_off, col_off, replicate, n0=0, Nb=None, out=No
 @njit_parallel
 def _col2im_kernel(cols, KH, KW, n0, row_off, col_off, replicate, dx):
     # cols: C*KH*KW, Nb, Ho, Wo    dx: C, N, H, W, accumulated into (+=)
-    C, _, H, W = dx.shape
+    C, N, H, W = dx.shape
     _, Nb, Ho, Wo = cols.shape
+    xf, cf = dx.reshape(-1), cols.reshape(-1)
     for cn in prange(C * Nb):  # each (c, n) owns the image dx[c, n0+n]: independent outputs
         c = cn // Nb
         n = cn % Nb
         for kh in range(KH):
             for kw in range(KW):
                 r = (c * KH + kh) * KW + kw
+                off = col_off + kw
+                j0 = min(max(-off, 0), Wo)
+                j1 = max(min(W - off, Wo), j0)
                 for i in range(Ho):
                     y = _src(row_off + i + kh, H, replicate)
                     if y < 0:
                         continue
-                    for j in range(Wo):
-                        xx = _src(col_off + j + kw, W, replicate)
-                        if xx >= 0:
-                            dx[c, n0 + n, y, xx] += cols[r, n, i, j]
+                    dst = xf[((c * N + n0 + n) * H + y) * W :]
+                    src = cf[((r * Nb + n) * Ho + i) * Wo :]
+                    dst_mid, src_mid = dst[off + j0 :], src[j0:]
+                    for j in range(j1 - j0):
+                        dst_mid[j] += src_mid[j]
+                    if replicate:
+                        for j in range(j0):
+                            dst[0] += src[j]
+                        for j in range(j1, Wo):
+                            dst[W - 1] += src[j]
 
 
 def col2im_reference(cols, KH, KW, H, W, row_off, col_off, replicate):
@@ -192,6 +207,7 @@ def col2im(cols, KH, KW, row_off, col_off, replicate, dx, n0=0):
     ``dx[c, n0+n, y, x] += sum of cols[(c, kh, kw), n, i, j] over all (kh, kw, i, j) that read (y, x)``;
     under ``replicate`` the reads clamped onto an edge pixel all add onto that pixel.
     """
+    cols = np.ascontiguousarray(cols)
     CK, Nb = cols.shape[:2]
     _check(dx, (CK // (KH * KW),) + dx.shape[1:], cols.dtype, "dx")
     _col2im_kernel(cols, KH, KW, n0, row_off, col_off, bool(replicate), dx)
@@ -205,28 +221,33 @@ def col2im(cols, KH, KW, row_off, col_off, replicate, dx, n0=0):
 def _tap_sum_kernel(T, KH, KW, n0, r0, nrows, row_off, col_off, replicate, out):
     # T: F*KH*KW, Nb, Hin, Win (tap products at input pixels)   out: F, N, Ho, Wo; rows r0 .. r0+nrows-1
     _, Nb, Hin, Win = T.shape
-    F, _, Ho, Wo = out.shape
+    F, N, Ho, Wo = out.shape
+    tf, of = T.reshape(-1), out.reshape(-1)
     for fn in prange(F * Nb):  # each (f, n) owns out[f, n0+n]: independent outputs
         f = fn // Nb
         n = fn % Nb
         for i in range(nrows):
+            dst = of[((f * N + n0 + n) * Ho + r0 + i) * Wo :]
             for j in range(Wo):
-                out[f, n0 + n, r0 + i, j] = 0
+                dst[j] = 0
             for kh in range(KH):
                 y = _src(row_off + i + kh, Hin, replicate)
                 if y < 0:
                     continue
                 for kw in range(KW):
                     t = (f * KH + kh) * KW + kw
-                    j0 = min(max(-(col_off + kw), 0), Wo)
-                    j1 = max(min(Win - col_off - kw, Wo), j0)
+                    off = col_off + kw
+                    j0 = min(max(-off, 0), Wo)
+                    j1 = max(min(Win - off, Wo), j0)
+                    src = tf[((t * Nb + n) * Hin + y) * Win :]
+                    dst_mid, src_mid = dst[j0:], src[off + j0 :]
+                    for j in range(j1 - j0):
+                        dst_mid[j] += src_mid[j]
                     if replicate:
                         for j in range(j0):
-                            out[f, n0 + n, r0 + i, j] += T[t, n, y, 0]
+                            dst[j] += src[0]
                         for j in range(j1, Wo):
-                            out[f, n0 + n, r0 + i, j] += T[t, n, y, Win - 1]
-                    for j in range(j0, j1):
-                        out[f, n0 + n, r0 + i, j] += T[t, n, y, col_off + j + kw]
+                            dst[j] += src[Win - 1]
 
 
 def tap_sum_reference(T, KH, KW, Ho, Wo, row_off, col_off, replicate):
@@ -263,6 +284,7 @@ def tap_sum(T, KH, KW, row_off, col_off, replicate, out, n0=0, r0=0, nrows=None)
     ``out[f, n0+n, r0+i, j] = sum_{kh,kw} T[(f,kh,kw), n, row_off+i+kh, col_off+j+kw]`` with zero or
     replicate reads outside T.
     """
+    T = np.ascontiguousarray(T)
     _check(out, (T.shape[0] // (KH * KW),) + out.shape[1:], T.dtype, "out")
     nrows = out.shape[2] - r0 if nrows is None else nrows
     if not (0 <= r0 and r0 + nrows <= out.shape[2] and n0 + T.shape[1] <= out.shape[1]):
@@ -275,21 +297,31 @@ def tap_sum(T, KH, KW, row_off, col_off, replicate, out, n0=0, r0=0, nrows=None)
 def _tap_spread_kernel(dout, KH, KW, n0, r0, nrows, row_off, col_off, replicate, dT):
     # dout: F, N, Ho, Wo (images n0.., rows r0 .. r0+nrows-1)   dT: F*KH*KW, Nb, Hin, Win, += into
     FK, Nb, Hin, Win = dT.shape
-    Wo = dout.shape[3]
+    _, N, Ho, Wo = dout.shape
+    df, tf = dout.reshape(-1), dT.reshape(-1)
     for tn in prange(FK * Nb):  # each (tap row, n) owns dT[t, n]: independent outputs
         t = tn // Nb
         n = tn % Nb
         f = t // (KH * KW)
         kh = (t // KW) % KH
         kw = t % KW
+        off = col_off + kw
+        j0 = min(max(-off, 0), Wo)
+        j1 = max(min(Win - off, Wo), j0)
         for i in range(nrows):
             y = _src(row_off + i + kh, Hin, replicate)
             if y < 0:
                 continue
-            for j in range(Wo):
-                xx = _src(col_off + j + kw, Win, replicate)
-                if xx >= 0:
-                    dT[t, n, y, xx] += dout[f, n0 + n, r0 + i, j]
+            dst = tf[((t * Nb + n) * Hin + y) * Win :]
+            src = df[((f * N + n0 + n) * Ho + r0 + i) * Wo :]
+            dst_mid, src_mid = dst[off + j0 :], src[j0:]
+            for j in range(j1 - j0):
+                dst_mid[j] += src_mid[j]
+            if replicate:
+                for j in range(j0):
+                    dst[0] += src[j]
+                for j in range(j1, Wo):
+                    dst[Win - 1] += src[j]
 
 
 def tap_spread_reference(dout, KH, KW, Hin, Win, row_off, col_off, replicate):
@@ -316,6 +348,7 @@ def tap_spread(dout, KH, KW, row_off, col_off, replicate, dT, n0=0, r0=0, nrows=
     row_off, col_off : int
         Row/column of dT that output pixel (r0, 0) and tap (0, 0) read in the forward pass.
     """
+    dout = np.ascontiguousarray(dout)
     F, N, Ho, Wo = dout.shape
     nrows = Ho - r0 if nrows is None else nrows
     _check(dT, (F * KH * KW,) + dT.shape[1:], dout.dtype, "dT")
