@@ -63,6 +63,21 @@ def test_network_gradcheck(f, reduction):
         assert rel_error(grads[k], num) < 1e-6, k
 
 
+@pytest.mark.parametrize("reduction", ["caffe", "mean", "sum"])
+def test_micro_batches_sum_to_the_whole_batch(reduction):
+    """loss_and_grads runs sub-batches and sums their gradients; the result is the whole batch's."""
+    m = random_model((3, 3, 3), dtype=np.float64)
+    rng = np.random.default_rng(7)
+    x, y = rng.random((7, 1, 10, 9)), rng.random((7, 1, 4, 3))
+    m.MICRO_BATCH = 1000
+    whole_loss, whole = m.loss_and_grads(x, y, reduction)
+    m.MICRO_BATCH = 3  # 3 + 3 + 1
+    loss, grads = m.loss_and_grads(x, y, reduction)
+    assert loss == pytest.approx(whole_loss, rel=1e-12)
+    for k in NAMES:
+        np.testing.assert_allclose(grads[k], whole[k], rtol=1e-10, atol=1e-14)
+
+
 def test_loss_and_grads_shapes_and_validation():
     m = SRCNN()
     x = np.random.default_rng(0).random((3, 1, 33, 33), np.float32)
