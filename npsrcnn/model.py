@@ -133,13 +133,18 @@ class SRCNN:
         return loss, grads
 
     MICRO_BATCH = 32
+    # Training unfolds a whole sub-batch at once so that backward reuses the forward's columns instead
+    # of unfolding again (9-5-5 layer 2: 90 MB for 32 patches). Measured, 9-5-5 step, 2 threads:
+    # 460-500 ms with 32 MB chunks (unfolded twice) -> 430 ms.
+    TRAIN_CHUNK_BYTES = 128 << 20
 
     def _loss_and_grads(self, x, y, reduction, share):
         p, ws = self.params, self._train_ws
         N, _, H, W = x.shape
-        a1, c1 = layers.conv_forward_cm(x.reshape(1, N, H, W), p["w1"], p["b1"], relu=True, ws=ws, name="c1")
-        a2, c2 = layers.conv_forward_cm(a1, p["w2"], p["b2"], relu=True, ws=ws, name="c2")  # n2, N, ..
-        out, c3 = layers.conv_forward_cm(a2, p["w3"], p["b3"], ws=ws, name="c3")  # 1, N, Ho, Wo
+        kw = dict(ws=ws, chunk_bytes=self.TRAIN_CHUNK_BYTES)
+        a1, c1 = layers.conv_forward_cm(x.reshape(1, N, H, W), p["w1"], p["b1"], relu=True, name="c1", **kw)
+        a2, c2 = layers.conv_forward_cm(a1, p["w2"], p["b2"], relu=True, name="c2", **kw)  # n2, N, ..
+        out, c3 = layers.conv_forward_cm(a2, p["w3"], p["b3"], name="c3", **kw)  # 1, N, Ho, Wo
         loss, dout = layers.mse_loss(out.reshape(y.shape), y, reduction)
         if share != 1.0:
             dout *= dout.dtype.type(share)
