@@ -36,14 +36,14 @@ def shipped_weights(scale):
 def build_parser():
     p = ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     p.add_argument("inputs", nargs="+", metavar="IN", help="image files (PNG, BMP, TIFF, JPEG, ...)")
-    p.add_argument("-o", "--out", required=True,
+    p.add_argument("-o", "--out", metavar="OUT", required=True,
                    help="output file (one input, with an image suffix) or folder (written as <name>_x<S>.png)")
-    p.add_argument("--scale", type=int, required=True, help="upscaling factor the weights were trained for")
-    p.add_argument("--weights", help="our model .h5 (from npsrcnn.train) or the authors' .npz "
+    p.add_argument("--scale", type=int, metavar="S", required=True, help="upscaling factor the weights were trained for")
+    p.add_argument("--weights", metavar="FILE", help="our model .h5 (from npsrcnn.train) or the authors' .npz "
                                      "(default: the weights shipped for --scale)")
     p.add_argument("--padding", choices=("replicate", "zero"), default="replicate",
                    help="how each layer pads the borders (default %(default)s, as the authors' MATLAB code)")
-    p.add_argument("--band-rows", type=int, default=BAND_ROWS, help="output rows per band (memory vs. speed)")
+    p.add_argument("--band-rows", type=int, metavar="N", default=BAND_ROWS, help="output rows per band (memory vs. speed)")
     p.add_argument("--overwrite", action="store_true", help="replace output files that exist")
     p.add_argument("--version", action="version", version=f"npsrcnn {__version__}")
     return p
