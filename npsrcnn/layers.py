@@ -40,6 +40,8 @@ class Workspace:
         size = int(np.prod(shape))
         buf = self._bufs.get(name)
         if buf is None or buf.dtype != dtype or buf.size < size:
+            self._bufs.pop(name, None)  # let the old buffer go before the new one exists (peak memory)
+            buf = None
             buf = self._bufs[name] = np.empty(size, dtype)
         arr = buf[:size].reshape(shape)
         if zero:
