@@ -185,12 +185,14 @@ def main():
     rng = np.random.default_rng(0)
     for arch in ARCHS:
         if "train" in parts:
-            r = res[f"train_{arch}_patches_per_s"] = {"npsrcnn": summary(timeit(ours_train(arch, a.batch, rng), a.repeats, a.warmup), a.batch)}
+            ours = timeit(ours_train(arch, a.batch, rng), a.repeats, a.warmup)
+            r = res[f"train_{arch}_patches_per_s"] = {"npsrcnn": summary(ours, a.batch)}
             if torch is not None:
                 r["torch"] = summary(timeit(torch_train(torch, arch, a.batch, rng), a.repeats, a.warmup), a.batch)
                 r["speedup_vs_torch"] = r["npsrcnn"]["median"] / r["torch"]["median"]
         if "infer" in parts:
-            r = res[f"infer_{arch}_{a.size}x{a.size}_s"] = {"npsrcnn": summary(timeit(ours_infer(arch, a.size, rng), a.repeats, a.warmup))}
+            ours = timeit(ours_infer(arch, a.size, rng), a.repeats, a.warmup)
+            r = res[f"infer_{arch}_{a.size}x{a.size}_s"] = {"npsrcnn": summary(ours)}
             if torch is not None:
                 r["torch"] = summary(timeit(torch_infer(torch, arch, a.size, rng), a.repeats, a.warmup))
                 r["speedup_vs_torch"] = r["torch"]["median"] / r["npsrcnn"]["median"]

@@ -26,7 +26,8 @@ def reference_forward(m, x, padding):
     """conv -> ReLU -> conv -> ReLU -> conv with the readable NumPy reference layers, in float64."""
     h = x.astype(np.float64)
     for i in (1, 2, 3):
-        h = L.conv2d_forward_reference(h, m.params[f"w{i}"].astype(np.float64), m.params[f"b{i}"].astype(np.float64), padding)
+        w, b = m.params[f"w{i}"].astype(np.float64), m.params[f"b{i}"].astype(np.float64)
+        h = L.conv2d_forward_reference(h, w, b, padding)
         h = np.maximum(h, 0) if i < 3 else h
     return h
 
