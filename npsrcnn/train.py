@@ -8,8 +8,8 @@ N(0, 1e-3^2) (``--init paper``), which needs hours of SGD before it even matches
 
 Training data, first found: ``--train-h5 FILE``; ``--train-dir DIR``; ``$NPSRCNN_DATA/T91`` (or
 ``data/T91``); else the sample photographs shipped in scikit-image's wheel (``pip install -e
-.[photos]``), so a first run needs no network. Validation: ``--val-dir``; Set5 beside T91; or photos
-held out from training. Everything the run writes goes to ``--out`` (default ``runs/<arch>-x<scale>``):
+.[photos]``), so a first run needs no network. Validation, first found: ``--val-dir``;
+``$NPSRCNN_DATA/Set5`` (or ``data/Set5``); three photos held out from training. Everything the run writes goes to ``--out`` (default ``runs/<arch>-x<scale>``):
 ``checkpoint.h5`` (atomic, every ``--checkpoint-every`` steps, each epoch and at the end),
 ``model.h5`` (the final weights), ``log.jsonl`` (one line per epoch) and ``training.png``.
 
@@ -108,12 +108,14 @@ def resolve_data(args):
                                   f"fetch T91 with `python -m npsrcnn.data fetch` for the paper's set)")
     if args.val_dir:
         val, val_words = list_images(args.val_dir), f"images in {args.val_dir}"
-    elif train[0] == "images" and train[2].startswith("T91") and (root / "Set5").is_dir():
+    elif (root / "Set5").is_dir():
         val, val_words = list_images(root / "Set5"), f"Set5 from {root / 'Set5'}"
+    elif _has_skimage():
+        folder = photo_dir()
+        val = [folder / n for n in PHOTOS_VAL if (folder / n).is_file()]
+        val_words = f"{len(val)} scikit-image photos held out from training"
     else:
-        folder = photo_dir() if not args.train_h5 or _has_skimage() else None
-        val = [folder / n for n in PHOTOS_VAL if folder and (folder / n).is_file()]
-        val_words = f"{len(val)} held-out scikit-image photos" if val else "none"
+        val, val_words = [], "none (pass --val-dir to see validation PSNR)"
     return train, val, val_words
 
 
