@@ -193,3 +193,21 @@ def test_without_weights_the_error_says_what_to_pass(tmp_path, capsys, monkeypat
     src = _saved(tmp_path / "in.png")
     assert up_cli.main([str(src), "-o", str(tmp_path / "o.png"), "--scale", "3"]) == 2
     assert "pass --weights" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_shipped_weights_load_for_their_scale(scale):
+    path = up_cli.shipped_weights(scale)
+    assert path is not None and path.stat().st_size < 200_000
+    model = SRCNN.load(path)
+    assert model.scale == scale and model.arch == "9-1-5"
+    assert model.config["train_config"]["scale"] == scale
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_shipped_weights_beat_bicubic_on_set5(datasets, scale):
+    from npsrcnn.evaluate import evaluate_dataset
+
+    model = SRCNN.load(up_cli.shipped_weights(scale))
+    result = evaluate_dataset(model, datasets / "Set5", scale, with_ssim=False)
+    assert result["srcnn_psnr"] > result["bicubic_psnr"] + 0.3
