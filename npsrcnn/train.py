@@ -328,6 +328,8 @@ def train(args, cfg, out):
     (kind, source, words), val_files, val_words = resolve_data(args)
     progress = not args.no_progress
     out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob(".*.tmp.h5"):  # left by a kill -9 during a checkpoint write (see _cli.atomic_output)
+        stale.unlink()
 
     if args.resume:
         model, opt_state, state, saved = load_checkpoint(out / CHECKPOINT)

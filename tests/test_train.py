@@ -98,8 +98,10 @@ def test_kill_9_leaves_a_loadable_checkpoint_and_resume_matches_an_uninterrupted
     with h5py.File(cut / "checkpoint.h5", "r") as f:
         killed_at = json.loads(f.attrs["progress"])["step"]
     assert 1 <= killed_at < epochs * STEPS
+    (cut / ".checkpoint.abc.tmp.h5").write_bytes(b"half-written")  # as a kill during a write leaves
     p = run_cli(args_for(images, cut, "--epochs", str(epochs), "--resume"))
     assert p.wait(timeout=240) == 0, p.stderr.read()
+    assert not list(cut.glob(".*.tmp*"))
     a, b = final_params(ref), final_params(cut)
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
