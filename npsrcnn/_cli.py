@@ -37,6 +37,10 @@ def command(prog):
             except UserError as exc:
                 print(f"{prog}: error: {exc}", file=sys.stderr)
                 return 2
+            except OSError as exc:  # a path of the user's that cannot be read or written
+                where = f"{exc.filename}: " if exc.filename else ""
+                print(f"{prog}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+                return 2
             except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
                 return exc.code if isinstance(exc.code, int) else 2
             except KeyboardInterrupt:

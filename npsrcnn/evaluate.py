@@ -10,7 +10,7 @@ Examples::
 
     python -m npsrcnn.evaluate --weights "../shared/reference/srcnn_matlab_weights/9-5-5(ImageNet)/x3.npz" \\
         --dataset ../shared/datasets/Set5 --scale 3
-    python -m npsrcnn.evaluate --weights runs/x3/srcnn.h5 --dataset data/Set14 --scale 3 --json
+    python -m npsrcnn.evaluate --weights runs/9-1-5-x3/model.h5 --dataset data/Set14 --scale 3 --json
 """
 import json
 import re

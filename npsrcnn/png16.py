@@ -68,7 +68,10 @@ def read_png16(data, max_pixels=None):
             idat.append(body)
     C = CHANNELS[ctype]
     bpp, stride = 2 * C, 2 * C * W
-    raw = zlib.decompress(b"".join(idat))
+    try:
+        raw = zlib.decompress(b"".join(idat))
+    except zlib.error as exc:
+        raise ValueError(f"corrupt or truncated image data ({exc})") from None
     if len(raw) != H * (stride + 1):
         raise ValueError(f"image data holds {len(raw)} bytes, expected {H * (stride + 1)} (truncated)")
     rows = np.frombuffer(raw, np.uint8).reshape(H, stride + 1)

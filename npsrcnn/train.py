@@ -21,7 +21,6 @@ Examples::
     python -m npsrcnn.train --out runs/t91-x3 --resume        # continue after Ctrl-C or a crash
 """
 import json
-import os
 import signal
 import sys
 import time
@@ -37,7 +36,7 @@ PHOTOS_TRAIN = ("astronaut.png", "brick.png", "camera.png", "coffee.png", "coins
 PHOTOS_VAL = ("chelsea.png", "moon.png", "motorcycle_right.png")
 CHECKPOINT, MODEL, LOG, PLOT = "checkpoint.h5", "model.h5", "log.jsonl", "training.png"
 # Flags that must match when resuming (the others, like --epochs, may change).
-RESUME_KEYS = ("arch", "scale", "batch_size", "lr", "momentum", "loss", "init", "seed", "stride", "train")
+RESUME_KEYS = ("arch", "n1", "n2", "scale", "batch_size", "lr", "momentum", "loss", "init", "seed", "stride")
 
 
 def build_parser():
@@ -75,7 +74,9 @@ def build_parser():
 
 
 def _data_root():
-    return Path(os.environ.get("NPSRCNN_DATA", "data"))
+    from .data import default_dest
+
+    return default_dest()
 
 
 def photo_dir():
@@ -328,17 +329,20 @@ def train(args, cfg, out):
     (kind, source, words), val_files, val_words = resolve_data(args)
     progress = not args.no_progress
     out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob(".*.tmp.h5"):  # left by a kill -9 during a checkpoint write (see _cli.atomic_output)
-        stale.unlink()
 
     if args.resume:
         model, opt_state, state, saved = load_checkpoint(out / CHECKPOINT)
         saved_cfg = (saved or {}).get("train_config", {})
-        diff = [k for k in RESUME_KEYS if k != "train" and k in saved_cfg and saved_cfg[k] != cfg[k]]
+        diff = [k for k in RESUME_KEYS if k in saved_cfg and saved_cfg[k] != cfg[k]]
         if diff:
             k = diff[0]
             raise UserError(f"--resume: the run in {out} used {k}={saved_cfg[k]!r}, not {cfg[k]!r}; "
                             "use the same settings or a new --out")
+        if (saved or {}).get("train_data", words) != words:
+            raise UserError(f"--resume: the run in {out} trained on {saved['train_data']}, not {words}; "
+                            "use the same data or a new --out")
+        for stale in out.glob(".*.tmp.h5"):  # left by a kill -9 during a write (see _cli.atomic_output)
+            stale.unlink()
     else:
         model = SRCNN(f1, f2, f3, n1=cfg["n1"], n2=cfg["n2"], seed=cfg["seed"], scale=cfg["scale"])
         if cfg["init"] == "he":
@@ -416,7 +420,9 @@ def _loop(model, opt, cfg, state, h5, steps_per_epoch, validate, out, run_config
         epoch = state["epoch"]
         batches = iter_batches(h5, bs, seed=cfg["seed"] * 100003 + epoch, drop_last=True)
         for _ in range(state["batch"]):  # resume mid-epoch: the order is a function of the seed
-            next(batches)
+            if next(batches, None) is None:
+                raise UserError(f"--resume: the checkpoint is {state['batch']} steps into an epoch of "
+                                f"{steps_per_epoch}; the training data changed")
         bar = None
         if progress:
             from tqdm import tqdm

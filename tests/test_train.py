@@ -179,6 +179,10 @@ def test_existing_run_is_not_touched_without_resume_or_overwrite(images, tmp_pat
     assert train_cli.main(args_for(images, out, "--epochs", "1", "--resume", "--arch", "9-5-5")) == 2
     assert "used arch='9-1-5'" in capsys.readouterr().err
     assert {f.name: f.read_bytes() for f in out.iterdir()} == before
+    other = ["--train-dir", str(images / "val"), "--val-dir", str(images / "val"), "--out", str(out)]
+    assert train_cli.main(other + ["--epochs", "2", "--resume", "--batch-size", "16", "--no-progress"]) == 2
+    assert "trained on images in" in capsys.readouterr().err
+    assert {f.name: f.read_bytes() for f in out.iterdir()} == before
 
 
 def test_resume_without_checkpoint_and_small_images_are_errors(images, tmp_path, capsys):

@@ -1,5 +1,7 @@
 """python -m npsrcnn.upscale: colour handling, bit depths, band-wise = whole-image, bad input."""
+import struct
 import tracemalloc
+import zlib
 
 import numpy as np
 import pytest
@@ -165,7 +167,9 @@ def test_cli_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, weights_f
     assert up_cli.main(argv) == 2
     err = capsys.readouterr().err
     assert message in err, err
-    assert len(err.strip().splitlines()) <= 2 and "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len([line for line in lines if "error:" in line]) == 1
+    assert all(line.startswith(("npsrcnn 0.", "python -m npsrcnn.upscale: error:")) for line in lines), err
     assert not dst.exists()
     assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
 
@@ -211,3 +215,20 @@ def test_shipped_weights_beat_bicubic_on_set5(datasets, scale):
     model = SRCNN.load(up_cli.shipped_weights(scale))
     result = evaluate_dataset(model, datasets / "Set5", scale, with_ssim=False)
     assert result["srcnn_psnr"] > result["bicubic_psnr"] + 0.3
+
+
+def test_unwritable_format_and_corrupt_16_bit_data_are_one_line_errors(tmp_path, weights_file, capsys):
+    src = tmp_path / "g16.png"
+    write_image(src, _image((20, 20), np.uint16))
+    assert up_cli.main([str(src), "-o", str(tmp_path / "out.bmp"), "--scale", "3", "--weights", str(weights_file)]) == 2
+    assert "error:" in capsys.readouterr().err and not (tmp_path / "out.bmp").exists()
+    c16 = tmp_path / "c16.png"
+    write_image(c16, _image((30, 30, 3), np.uint16, seed=1))
+    data = bytearray(c16.read_bytes())
+    i = data.index(b"IDAT") + 4
+    data[i:i + 20] = bytes(20)  # zeroed deflate stream, CRC fixed so only zlib can notice
+    n = struct.unpack(">I", data[i - 8:i - 4])[0]
+    data[i + n:i + n + 4] = struct.pack(">I", zlib.crc32(bytes(data[i - 4:i + n])))
+    c16.write_bytes(bytes(data))
+    assert up_cli.main([str(c16), "-o", str(tmp_path / "o.png"), "--scale", "3", "--weights", str(weights_file)]) == 2
+    assert "truncated or corrupt" in capsys.readouterr().err
