@@ -1,0 +1,100 @@
+"""Where a training step's time goes: forward and backward of each layer, and the raw GEMMs alone.
+
+Times ``SRCNN.loss_and_grads`` on one batch (128 of 33x33 by default) with each layer's forward and
+backward wrapped in a timer, then the bare NumPy GEMMs of the same shapes, so the gap between them
+is what im2col, col2im, bias, ReLU and the taps kernels cost. Prints JSON; medians in milliseconds.
+
+    python benchmarks/profile_step.py --arch 9-1-5 --threads 2
+    python benchmarks/profile_step.py --arch 9-5-5 --threads 2
+"""
+import argparse
+import os
+import sys
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--arch", default="9-1-5")
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=15)
+    args = p.parse_args(argv)
+    for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(args.threads)
+    import json
+    import time
+
+    import numpy as np
+
+    from npsrcnn import layers
+    from npsrcnn.model import SRCNN
+    from npsrcnn.prepare import parse_arch
+
+    f1, f2, f3 = parse_arch(args.arch)
+    model = SRCNN(f1, f2, f3, seed=0)
+    rng = np.random.default_rng(0)
+    B, b = args.batch, model.border
+    x = rng.random((B, 1, 33, 33), dtype=np.float32)
+    y = rng.random((B, 1, 33 - 2 * b, 33 - 2 * b), dtype=np.float32)
+    for _ in range(3):
+        model.loss_and_grads(x, y)
+
+    times = {}
+    forward, backward = layers.conv_forward_cm, layers.conv_backward_cm
+    calls = {"f": 0, "b": 0}
+
+    def timed(label, fn, *a, **kw):
+        t0 = time.perf_counter()
+        out = fn(*a, **kw)
+        times[label] = times.get(label, 0.0) + time.perf_counter() - t0
+        return out
+
+    def fwd(*a, **kw):  # layers 1, 2, 3 in order within each sub-batch
+        calls["f"] += 1
+        return timed(f"layer{(calls['f'] - 1) % 3 + 1}_forward", forward, *a, **kw)
+
+    def bwd(*a, **kw):  # layers 3, 2, 1
+        calls["b"] += 1
+        return timed(f"layer{3 - (calls['b'] - 1) % 3}_backward", backward, *a, **kw)
+
+    layers.conv_forward_cm, layers.conv_backward_cm = fwd, bwd
+    steps = []
+    try:
+        for _ in range(args.repeats):
+            t0 = time.perf_counter()
+            model.loss_and_grads(x, y)
+            steps.append(time.perf_counter() - t0)
+    finally:
+        layers.conv_forward_cm, layers.conv_backward_cm = forward, backward
+    step = float(np.median(steps))
+    parts = {k: round(v / args.repeats * 1e3, 2) for k, v in sorted(times.items())}
+
+    # the bare GEMMs of one sub-batch's im2col formulation, times the number of sub-batches
+    mb = model.MICRO_BATCH
+    gemms = {}
+    H = 33
+    for layer, (F, C, k) in enumerate(((64, 1, f1), (32, 64, f2)), start=1):
+        Ho = H - k + 1
+        L = mb * Ho * Ho
+        W = rng.random((F, C * k * k), dtype=np.float32)
+        cols = rng.random((C * k * k, L), dtype=np.float32)
+        dz = rng.random((F, L), dtype=np.float32)
+        ops = {"forward W@cols": lambda: W @ cols, "dW dz@cols.T": lambda: dz @ cols.T}
+        if layer > 1:
+            ops["dcols W.T@dz"] = lambda: W.T @ dz
+        for name, op in ops.items():
+            op()
+            t = []
+            for _ in range(5):
+                t0 = time.perf_counter()
+                op()
+                t.append(time.perf_counter() - t0)
+            gemms[f"layer{layer} {name}"] = round(float(np.median(t)) * 1e3 * (B // mb), 2)
+        H = Ho
+    json.dump({"arch": args.arch, "batch": B, "threads": args.threads, "step_ms": round(step * 1e3, 2),
+               "patches_per_s": round(B / step), "layers_ms": parts, "bare_gemms_ms": gemms}, sys.stdout, indent=1)
+    print()
+
+
+if __name__ == "__main__":
+    main()
