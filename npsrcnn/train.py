@@ -167,8 +167,8 @@ def he_init(params, seed):
     """He et al. (2015) initialisation of the ReLU layers: w1, w2 ~ N(0, 2 / fan_in), in place.
 
     w3 keeps the paper's N(0, 1e-3^2) (it feeds no ReLU) and biases stay 0. With the paper's
-    N(0, 1e-3^2) everywhere the signal through two layers is ~1e-6 of the input, so SGD spends its
-    first thousands of steps only growing the weights (README, "Training").
+    N(0, 1e-3^2) everywhere each layer scales the signal by ~1e-3 sqrt(fan_in), ~2e-6 in all, so SGD
+    spends its first thousands of steps only growing the weights (README, "Training").
     """
     import numpy as np
 
