@@ -319,11 +319,9 @@ def main(argv=None):
 
 
 def train(args, cfg, out):
-    import numpy as np
-
     from .model import SRCNN
-    from .optim import SGD, paper_learning_rates, train_step
-    from .patches import iter_batches, label_size_for, read_info
+    from .optim import SGD, paper_learning_rates
+    from .patches import label_size_for, read_info
 
     f1, f2, f3 = (int(k) for k in cfg["arch"].split("-"))
     (kind, source, words), val_files, val_words = resolve_data(args)
@@ -389,8 +387,7 @@ def train(args, cfg, out):
     stop = _StopFlag()
     previous = signal.signal(signal.SIGINT, stop)
     try:
-        status = _loop(model, opt, cfg, state, h5, steps_per_epoch, validate, out, run_config, progress, stop,
-                       train_step, iter_batches, np)
+        status = _loop(model, opt, cfg, state, h5, steps_per_epoch, validate, out, run_config, progress, stop)
     finally:
         signal.signal(signal.SIGINT, previous)
     if status:
@@ -407,9 +404,12 @@ def train(args, cfg, out):
     return 0
 
 
-def _loop(model, opt, cfg, state, h5, steps_per_epoch, validate, out, run_config, progress, stop,
-          train_step, iter_batches, np):
+def _loop(model, opt, cfg, state, h5, steps_per_epoch, validate, out, run_config, progress, stop):
     """The epochs; returns an exit status when it stops early (Ctrl-C: 130, a non-finite loss: 1), else None."""
+    import numpy as np
+
+    from .optim import train_step
+    from .patches import iter_batches
     ckpt = out / CHECKPOINT
     bs = cfg["batch_size"]
 
