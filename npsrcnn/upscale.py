@@ -9,6 +9,10 @@ Large images are processed in bands of output rows so memory stays bounded (a 40
 holds the 12000x9000 result plus a few bands); each band is computed with enough context rows that
 the result is identical to processing the whole image at once.
 
+Every output path is checked before any work (an existing file needs ``--overwrite``); inputs are
+then processed in order, each written atomically, and an unreadable input stops the run with exit
+code 2, keeping the outputs of the inputs before it.
+
 Examples::
 
     python -m npsrcnn.upscale photo.png -o photo_x3.png --scale 3
