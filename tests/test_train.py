@@ -133,9 +133,12 @@ def test_diverging_loss_stops_and_keeps_the_last_good_checkpoint(images, tmp_pat
     assert rc == 1
     assert "the loss became" in err and "Last good checkpoint" in err
     assert not (out / "model.h5").exists()
-    if (out / "checkpoint.h5").exists():  # written before the loss went bad: finite weights
-        model = SRCNN.load(out / "checkpoint.h5")
-        assert all(np.isfinite(v).all() for v in model.params.values())
+    bad_step = int(err.split("at step ")[1].split()[0])
+    assert bad_step >= 2  # (seed 0: inf at step 3) so a checkpoint was written before it
+    with h5py.File(out / "checkpoint.h5", "r") as f:
+        assert json.loads(f.attrs["progress"])["step"] == bad_step - 1  # the last good step, kept
+    model = SRCNN.load(out / "checkpoint.h5")
+    assert all(np.isfinite(v).all() for v in model.params.values())
 
 
 def _text_file(path):
