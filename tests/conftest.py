@@ -37,3 +37,11 @@ def ref_weights():
     if not (d / "9-1-5(91 images)" / "x3.npz").is_file():
         pytest.skip(f"authors' weights not found at {d} (set NPSRCNN_REF_WEIGHTS)")
     return d
+
+
+def assert_one_line_error(rc, err, text):
+    """A command's bad-input contract: exit code 2 and exactly one ``error:`` line on stderr, naming `text`."""
+    assert rc == 2
+    lines = [line for line in err.splitlines() if "error:" in line]
+    assert len(lines) == 1 and text in lines[0], err
+    assert "Traceback" not in err

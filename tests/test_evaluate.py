@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import assert_one_line_error
 from PIL import Image
 
 from npsrcnn.evaluate import KEYS, evaluate_dataset, evaluate_y, format_table, load_model, main
@@ -96,11 +97,6 @@ def _run(capsys, *argv):
     return rc, out, err
 
 
-def _one_line_error(rc, err, text):
-    assert rc == 2
-    lines = [l for l in err.splitlines() if "error" in l]
-    assert len(lines) == 1 and text in lines[0] and "Traceback" not in err
-
 
 def test_cli_json(capsys, ref_weights, small_set):
     weights = ref_weights / "9-1-5(91 images)" / "x3.npz"
@@ -137,19 +133,19 @@ def test_format_table():
 
 def test_cli_missing_weights(capsys, tmp_path, small_set):
     rc, _, err = _run(capsys, "--weights", tmp_path / "nope.npz", "--dataset", small_set, "--scale", 3)
-    _one_line_error(rc, err, "not found")
+    assert_one_line_error(rc, err, "not found")
 
 
 def test_cli_wrong_scale(capsys, ref_weights, small_set):
     rc, _, err = _run(capsys, "--weights", ref_weights / "9-5-5(ImageNet)" / "x3.npz", "--dataset", small_set,
                       "--scale", 2)
-    _one_line_error(rc, err, "are for x3")
+    assert_one_line_error(rc, err, "are for x3")
 
 
 def test_cli_missing_dataset(capsys, ref_weights, tmp_path):
     rc, _, err = _run(capsys, "--weights", ref_weights / "9-1-5(91 images)" / "x3.npz", "--dataset",
                       tmp_path / "nope", "--scale", 3)
-    _one_line_error(rc, err, "not found")
+    assert_one_line_error(rc, err, "not found")
 
 
 def test_cli_bad_weights_files(capsys, tmp_path, small_set):
@@ -160,13 +156,13 @@ def test_cli_bad_weights_files(capsys, tmp_path, small_set):
     other = tmp_path / "w.pt"
     other.write_bytes(b"")
     rc, _, err = _run(capsys, "--weights", other, "--dataset", small_set, "--scale", 3)
-    _one_line_error(rc, err, "expected our .h5 or the authors' .npz")
+    assert_one_line_error(rc, err, "expected our .h5 or the authors' .npz")
 
 
 def test_cli_empty_dataset(capsys, ref_weights, tmp_path):
     rc, _, err = _run(capsys, "--weights", ref_weights / "9-1-5(91 images)" / "x3.npz", "--dataset", tmp_path,
                       "--scale", 3)
-    _one_line_error(rc, err, "no images")
+    assert_one_line_error(rc, err, "no images")
 
 
 def test_cli_our_hdf5_weights(capsys, tmp_path, small_set):
@@ -177,7 +173,7 @@ def test_cli_our_hdf5_weights(capsys, tmp_path, small_set):
     rc, out, _ = _run(capsys, "--weights", path, "--dataset", small_set, "--scale", 2, "--json")
     assert rc == 0 and json.loads(out)["scale"] == 2
     rc, _, err = _run(capsys, "--weights", path, "--dataset", small_set, "--scale", 3)
-    _one_line_error(rc, err, "trained for x2")
+    assert_one_line_error(rc, err, "trained for x2")
     path.write_bytes(b"not hdf5")
     rc, _, err = _run(capsys, "--weights", path, "--dataset", small_set, "--scale", 2)
     assert rc == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err

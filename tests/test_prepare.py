@@ -1,6 +1,7 @@
 import h5py
 import numpy as np
 import pytest
+from conftest import assert_one_line_error
 from PIL import Image
 
 from npsrcnn.color import y_channel
@@ -25,11 +26,6 @@ def _run(capsys, *argv):
     out, err = capsys.readouterr()
     return rc, out, err
 
-
-def _one_line_error(rc, err, text):
-    assert rc == 2
-    lines = [l for l in err.splitlines() if "error" in l]
-    assert len(lines) == 1 and text in lines[0] and "Traceback" not in err
 
 
 def test_prepare_builds_the_file(tmp_path, images, capsys):
@@ -80,16 +76,16 @@ def test_prepare_sizes_and_arch(tmp_path, images, capsys):
 )
 def test_prepare_bad_arguments(tmp_path, images, capsys, argv, message):
     rc, _, err = _run(capsys, "--images", images, "--out", tmp_path / "x.h5", *argv)
-    _one_line_error(rc, err, message)
+    assert_one_line_error(rc, err, message)
     assert not (tmp_path / "x.h5").exists()
 
 
 def test_prepare_missing_and_empty_folders(tmp_path, capsys):
     rc, _, err = _run(capsys, "--images", tmp_path / "nope", "--scale", 3, "--out", tmp_path / "x.h5")
-    _one_line_error(rc, err, "no such directory")
+    assert_one_line_error(rc, err, "no such directory")
     (tmp_path / "empty").mkdir()
     rc, _, err = _run(capsys, "--images", tmp_path / "empty", "--scale", 3, "--out", tmp_path / "x.h5")
-    _one_line_error(rc, err, "no images")
+    assert_one_line_error(rc, err, "no images")
     assert not (tmp_path / "x.h5").exists()
 
 
@@ -104,7 +100,7 @@ def test_prepare_bad_image_writes_nothing(tmp_path, images, capsys, bad):
     out = tmp_path / "train.h5"
     out.write_bytes(b"the user's old file")
     rc, _, err = _run(capsys, "--images", images, "--scale", 3, "--out", out, "--overwrite")
-    _one_line_error(rc, err, message)
+    assert_one_line_error(rc, err, message)
     assert out.read_bytes() == b"the user's old file"  # untouched, even with --overwrite
     assert sorted(p.name for p in tmp_path.iterdir()) == ["imgs", "train.h5"]  # no temporary left
 
@@ -113,7 +109,7 @@ def test_prepare_refuses_to_overwrite(tmp_path, images, capsys):
     out = tmp_path / "train.h5"
     out.write_bytes(b"keep me")
     rc, _, err = _run(capsys, "--images", images, "--scale", 3, "--out", out)
-    _one_line_error(rc, err, "exists; pass --overwrite")
+    assert_one_line_error(rc, err, "exists; pass --overwrite")
     assert out.read_bytes() == b"keep me"
     rc, _, _ = _run(capsys, "--images", images, "--scale", 3, "--out", out, "--overwrite")
     assert rc == 0 and h5py.is_hdf5(out)
