@@ -212,11 +212,13 @@ def main(argv=None):
         folder.mkdir(parents=True, exist_ok=True)
     for src, dst in zip(args.inputs, outs):
         img = read_image(src)
-        if min(img.shape[:2]) < 2:
-            raise UserError(f"{src}: {img.shape[0]}x{img.shape[1]} is too small to upscale")
+        H, W = img.shape[:2]
+        field = 2 * model.border + 1  # receptive field of one output pixel: 13x13 for 9-1-5
+        if min(H, W) < 2 or min(H, W) * args.scale < field:
+            raise UserError(f"{src}: {W}x{H} is too small: x{args.scale} makes it smaller than the {model.arch} "
+                            f"network's {field}x{field} receptive field")
         result = upscale_image(img, model, args.scale, args.padding, args.band_rows)
         write_image(dst, result, overwrite=args.overwrite)
-        H, W = img.shape[:2]
         print(f"{src} ({W}x{H}) -> {dst} ({W * args.scale}x{H * args.scale})", file=sys.stderr)
     return 0
 

@@ -154,6 +154,7 @@ def _truncated_png(path):
         (lambda d: (d / "text.png").write_text("hello") and d / "text.png", [], "not an image"),
         (lambda d: _truncated_png(d / "trunc.png"), [], "truncated or corrupt"),
         (lambda d: _saved(d / "ok.png"), ["--scale", "2"], "trained for x3"),
+        (lambda d: _saved(d / "tiny.png", (4, 9)), [], "smaller than the 9-1-5 network's 13x13 receptive field"),
         (lambda d: _saved(d / "ok.png"), ["--weights", "/nonexistent/x3.h5"], "not found"),
         (lambda d: _saved(d / "ok.png"), ["-o", "/nonexistent/dir/out.png"], "does not exist"),
     ],
@@ -174,8 +175,8 @@ def test_cli_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, weights_f
     assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
 
 
-def _saved(path):
-    Image.fromarray(_image((20, 20))).save(path)
+def _saved(path, shape=(20, 20)):
+    Image.fromarray(_image(shape)).save(path)
     return path
 
 
