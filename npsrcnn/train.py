@@ -410,6 +410,7 @@ def _loop(model, opt, cfg, state, h5, steps_per_epoch, validate, out, run_config
 
     from .optim import train_step
     from .patches import iter_batches
+
     ckpt = out / CHECKPOINT
     bs = cfg["batch_size"]
 
