@@ -258,6 +258,7 @@ def conv_backward_cm(dout, cache, need_dx=True):
         CK = C * KH * KW
         wmat = w.reshape(F, CK)
         dwm = np.zeros((F, CK), x.dtype)
+        wflip = None
         for n0, nb, r0, nr in _chunks(N, Ho, CK * Wo * x.itemsize, cache["chunk_bytes"]):
             cols = cache["cols"]
             if cols is None:
@@ -265,7 +266,18 @@ def conv_backward_cm(dout, cache, need_dx=True):
                                    out=ws.get(name + ".cols", (CK, nb, nr, Wo), x.dtype))
             dblk = _block(dout, n0, nb, r0, nr)  # F, nb*nr*Wo
             dwm += _gram(dblk, cols.reshape(CK, -1))
-            if need_dx:
+            if need_dx and not rep and nr == Ho:
+                # dX as a 'full' correlation of dout with the flipped kernels: im2col of dout (F*KH*KW
+                # rows) and one GEMM with K = F*KH*KW straight into dx, instead of W.T @ dout (K = F)
+                # writing C*KH*KW rows for col2im to scatter. Same sums; measured on 9-5-5 layer 2
+                # (32 images, 2 threads): 58 -> 44 ms. Replicate padding keeps col2im (it folds the
+                # clamped reads back onto edge pixels).
+                if wflip is None:
+                    wflip = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(C, -1)
+                dz = _i2c.im2col(dout, KH, KW, H, W, pt - (KH - 1), pl - (KW - 1), False, n0, nb,
+                                 out=ws.get(name + ".dzcols", (F * KH * KW, nb, H, W), x.dtype))
+                np.matmul(wflip, dz.reshape(F * KH * KW, -1), out=_block(dx, n0, nb, 0, H))
+            elif need_dx:
                 dcols = ws.get(name + ".dcols", (CK, nb, nr, Wo), x.dtype)
                 np.matmul(wmat.T, dblk, out=dcols.reshape(CK, -1))
                 _i2c.col2im(dcols, KH, KW, r0 - pt, -pl, rep, dx, n0)
