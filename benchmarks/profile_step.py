@@ -80,8 +80,12 @@ def main(argv=None):
         cols = rng.random((C * k * k, L), dtype=np.float32)
         dz = rng.random((F, L), dtype=np.float32)
         ops = {"forward W@cols": lambda: W @ cols, "dW dz@cols.T": lambda: dz @ cols.T}
-        if layer > 1:
-            ops["dcols W.T@dz"] = lambda: W.T @ dz
+        if layer > 1 and k == 1:
+            ops["dX W.T@dz"] = lambda: W.T @ dz
+        elif layer > 1:  # dX as layers.conv_backward_cm computes it: flipped kernels @ im2col(dout)
+            wflip = rng.random((C, F * k * k), dtype=np.float32)
+            dzcols = rng.random((F * k * k, mb * H * H), dtype=np.float32)
+            ops["dX Wflip@im2col(dz)"] = lambda: wflip @ dzcols
         for name, op in ops.items():
             op()
             t = []
