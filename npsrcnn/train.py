@@ -182,10 +182,25 @@ def he_init(params, seed):
 # ------------------------------------------------------------------------------------ checkpoints
 
 
+def first_nonfinite(model, opt):
+    """Name of the first parameter or optimizer buffer holding an inf or a NaN, else None."""
+    import numpy as np
+
+    arrays = dict(model.params)
+    arrays.update({f"velocity.{k}": v for k, v in opt.velocity.items()})
+    return next((k for k, a in arrays.items() if not np.isfinite(a).all()), None)
+
+
 def save_checkpoint(path, model, opt, state, config):
-    """Weights (loadable by SRCNN.load), optimizer state and progress, in one atomic HDF5 write."""
+    """Weights (loadable by SRCNN.load), optimizer state and progress, in one atomic HDF5 write.
+
+    Refuses (ValueError) a state holding an inf or a NaN: a checkpoint on disk always loads and resumes.
+    """
     import h5py
 
+    bad = first_nonfinite(model, opt)
+    if bad is not None:
+        raise ValueError(f"refusing to checkpoint: {bad} is not finite")
     with atomic_output(path) as tmp:
         model.save(tmp, config=config)  # atomic_output inside writes tmp's own temporary, then renames
         with h5py.File(tmp, "a") as f:
@@ -339,7 +354,7 @@ def train(args, cfg, out):
         if (saved or {}).get("train_data", words) != words:
             raise UserError(f"--resume: the run in {out} trained on {saved['train_data']}, not {words}; "
                             "use the same data or a new --out")
-        for stale in out.glob(".*.tmp.h5"):  # left by a kill -9 during a write (see _cli.atomic_output)
+        for stale in out.glob(".*.tmp*"):  # left by a kill -9 during a write (see _cli.atomic_output)
             stale.unlink()
     else:
         model = SRCNN(f1, f2, f3, n1=cfg["n1"], n2=cfg["n2"], seed=cfg["seed"], scale=cfg["scale"])
@@ -405,7 +420,7 @@ def train(args, cfg, out):
 
 
 def _loop(model, opt, cfg, state, h5, steps_per_epoch, validate, out, run_config, progress, stop):
-    """The epochs; returns an exit status when it stops early (Ctrl-C: 130, a non-finite loss: 1), else None."""
+    """The epochs; returns an exit status when it stops early (Ctrl-C: 130, a non-finite loss or weight: 1), else None."""
     import numpy as np
 
     from .optim import train_step
@@ -440,11 +455,16 @@ def _loop(model, opt, cfg, state, h5, steps_per_epoch, validate, out, run_config
             dt = time.perf_counter() - t0
             seconds += dt
             state["seconds"] += dt
-            if not np.isfinite(loss):
+            # The loss is that of the weights before this step's update, so a finite loss does not mean
+            # finite new weights (a large --lr can overflow w1 while the loss is still ~1e60).
+            broken = first_nonfinite(model, opt)
+            bad = (f"the loss became {loss}" if not np.isfinite(loss)
+                   else f"{broken} became non-finite" if broken is not None else None)
+            if bad is not None:
                 if bar:
                     bar.close()
                 where = f"{ckpt} (step {_saved_step(ckpt)})" if ckpt.is_file() else "none was written yet"
-                print(f"{PROG}: error: the loss became {loss} at step {state['step'] + 1} (epoch {epoch + 1}); "
+                print(f"{PROG}: error: {bad} at step {state['step'] + 1} (epoch {epoch + 1}); "
                       f"stopped without saving. Last good checkpoint: {where}. Try a smaller --lr.", file=sys.stderr)
                 return 1
             state["step"] += 1

@@ -81,64 +81,135 @@ def test_training_lowers_the_loss(images, tmp_path):
     assert log[-1]["val_psnr"] > log[0]["val_psnr"]
 
 
-def test_kill_9_leaves_a_loadable_checkpoint_and_resume_matches_an_uninterrupted_run(images, tmp_path):
-    epochs = 4
-    ref, cut = tmp_path / "ref", tmp_path / "cut"
-    p = run_cli(args_for(images, ref, "--epochs", str(epochs)))
-    assert p.wait(timeout=240) == 0, p.stderr.read()
-    # the same run, killed with SIGKILL right after its first checkpoint (written every step)
-    p = run_cli(args_for(images, cut, "--epochs", "1000", "--checkpoint-every", "1"))
-    deadline = time.time() + 240
-    while not (cut / "checkpoint.h5").exists() and p.poll() is None and time.time() < deadline:
-        time.sleep(0.005)
-    p.send_signal(signal.SIGKILL)
-    p.wait(timeout=30)
-    assert p.returncode == -signal.SIGKILL
-    SRCNN.load(cut / "checkpoint.h5")  # loadable
-    with h5py.File(cut / "checkpoint.h5", "r") as f:
-        killed_at = json.loads(f.attrs["progress"])["step"]
-    assert 1 <= killed_at < epochs * STEPS
-    (cut / ".checkpoint.abc.tmp.h5").write_bytes(b"half-written")  # as a kill during a write leaves
-    p = run_cli(args_for(images, cut, "--epochs", str(epochs), "--resume"))
-    assert p.wait(timeout=240) == 0, p.stderr.read()
-    assert not list(cut.glob(".*.tmp*"))
-    a, b = final_params(ref), final_params(cut)
+FAULTS = REPO / "tests" / "faults.py"
+
+
+def run_with_faults(spec, argv):
+    """Run the training command under tests/faults.py (exact kill -9 / Ctrl-C moments); (rc, stderr)."""
+    env = dict(os.environ, NUMBA_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2", OMP_NUM_THREADS="2")
+    p = subprocess.run([sys.executable, str(FAULTS), spec, "--", *argv], cwd=REPO, env=env,
+                       capture_output=True, text=True, timeout=240)
+    return p.returncode, p.stderr
+
+
+def epoch_records(out):
+    """What must not depend on interruptions: per-epoch loss, validation PSNR and step count."""
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    return [(r["epoch"], r["step"], r["loss"], r["val_psnr"]) for r in log]
+
+
+def assert_run_folder_consistent(out):
+    """Whatever is in the run folder under its own name is whole: each file loads."""
+    if (out / "checkpoint.h5").exists():
+        SRCNN.load(out / "checkpoint.h5")
+        train_cli.load_checkpoint(out / "checkpoint.h5")
+    if (out / "model.h5").exists():
+        SRCNN.load(out / "model.h5")
+    if (out / "log.jsonl").exists():
+        [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+
+
+def assert_same_run(ref, out):
+    a, b = final_params(ref), final_params(out)
     for k in a:
-        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)  # same shapes, same thread count: bit for bit
+    assert epoch_records(out) == epoch_records(ref)
 
 
-def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(images, tmp_path):
+# Where a kill can land, and on which occurrence of it in one process (see tests/faults.py).
+FAULT_POINTS = {"step": 6, "dataset": 40, "fsync": 6, "replace": 6, "replaced": 6, "validate": 2, "log": 2}
+EPOCHS = 30  # 180 steps (~1 s): long enough that the schedule's moments are reached before the run ends
+
+
+def fault_schedule(rng, n, action):
+    """n seeded random moments (a point and its occurrence, or for kill -9 a time after the first update),
+    then one during the final plot, after the last epoch."""
+    points = sorted(FAULT_POINTS) + (["after"] if action == "kill" else [])
+    out = []
+    for point in rng.choice(points, n - 1):
+        if point == "after":
+            out.append(f"after:{rng.uniform(0.0, 0.4):.3f}:{action}")
+        else:
+            out.append(f"{point}:{rng.integers(1, FAULT_POINTS[point] + 1)}:{action}")
+    return out + [f"plot:1:{action}"]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(images, tmp_path_factory):
+    """The reference run the interrupted ones must reproduce bit for bit."""
+    out = tmp_path_factory.mktemp("ref") / "run"
+    p = run_cli(args_for(images, out, "--epochs", str(EPOCHS), "--checkpoint-every", "2"))
+    assert p.wait(timeout=240) == 0, p.stderr.read()
+    return out
+
+
+@pytest.mark.parametrize("action, n, expected_rc", [("kill", 24, -signal.SIGKILL), ("int", 8, 130)])
+def test_interrupted_at_many_moments_then_resumed_ends_bit_identical(images, uninterrupted, tmp_path, action, n,
+                                                                      expected_rc):
+    """kill -9 (or Ctrl-C) at seeded random moments: during steps, HDF5 writes, fsyncs, renames, epoch
+    ends and the final save; after each, resume (or restart, if no checkpoint was written yet). The
+    chain ends with the same weights and log as the uninterrupted run."""
     out = tmp_path / "run"
-    p = run_cli(args_for(images, out, "--epochs", "1000", "--checkpoint-every", "1"))
-    deadline = time.time() + 240
-    while not (out / "checkpoint.h5").exists() and p.poll() is None and time.time() < deadline:
-        time.sleep(0.01)
-    p.send_signal(signal.SIGINT)
-    _, err = p.communicate(timeout=60)
-    assert p.returncode == 130, err
-    assert "interrupted at step" in err and "Traceback" not in err
-    with h5py.File(out / "checkpoint.h5", "r") as f:
-        step = json.loads(f.attrs["progress"])["step"]
-    assert step >= 1
-    assert not (out / "model.h5").exists()
-    # and it resumes from there
-    assert train_cli.main(args_for(images, out, "--epochs", "2", "--resume")) == 0
-    assert SRCNN.load(out / "model.h5").config["train_config"]["epochs"] == 2
+    args = args_for(images, out, "--epochs", str(EPOCHS), "--checkpoint-every", "2")
+    interrupted = 0
+    for spec in fault_schedule(np.random.default_rng(7), n, action):
+        resume = ["--resume"] if (out / "checkpoint.h5").exists() else ["--overwrite"]
+        rc, err = run_with_faults(spec, args + resume)
+        assert rc in (0, expected_rc), f"{spec}: rc {rc}\n{err}"
+        assert "Traceback" not in err, err
+        interrupted += rc == expected_rc
+        assert_run_folder_consistent(out)
+    assert interrupted >= min(20, n)  # the moments were reached: at least 20 kills (8 Ctrl-Cs) really happened
+    p = run_cli(args + ["--resume"])
+    assert p.wait(timeout=240) == 0, p.stderr.read()
+    assert not list(out.glob(".*.tmp*"))  # temporary files left by the kills are cleaned up
+    assert_same_run(uninterrupted, out)
 
 
-def test_diverging_loss_stops_and_keeps_the_last_good_checkpoint(images, tmp_path, capsys):
+def test_second_ctrl_c_exits_at_once_and_keeps_the_previous_checkpoint(images, tmp_path):
+    """Ctrl-C in step 3 asks for a checkpoint after it; a second Ctrl-C during that checkpoint's HDF5
+    write (dataset 23: 2 for the patch file, 20 for step 2's checkpoint) abandons it at once."""
     out = tmp_path / "run"
-    rc = train_cli.main(args_for(images, out, "--epochs", "50", "--lr", "30", "--checkpoint-every", "1"))
+    rc, err = run_with_faults("step:3:int,dataset:25:int",
+                              args_for(images, out, "--epochs", "4", "--checkpoint-every", "2"))
+    assert rc == 130 and "interrupted" in err and "Traceback" not in err, err
+    assert "checkpoint saved" not in err  # the first Ctrl-C's checkpoint was abandoned, not completed
+    _, _, state, _ = train_cli.load_checkpoint(out / "checkpoint.h5")
+    assert state["step"] == 2  # the previous checkpoint, whole
+    assert not list(out.glob(".*.tmp*"))
+
+
+@pytest.mark.parametrize("lr, message, first_bad", [
+    ("30", "the loss became inf", 3),  # the loss overflows first
+    ("3", "w1 became non-finite", 3),  # the update breaks w1 while the loss is still finite (~1e60)
+])
+def test_divergence_stops_and_keeps_a_checkpoint_that_loads_and_resumes(images, tmp_path, capsys, lr, message,
+                                                                       first_bad):
+    out = tmp_path / "run"
+    args = args_for(images, out, "--epochs", "50", "--lr", lr, "--checkpoint-every", "1")
+    rc = train_cli.main(args)
     err = capsys.readouterr().err
     assert rc == 1
-    assert "the loss became" in err and "Last good checkpoint" in err
+    assert f"{message} at step {first_bad} " in err and f"Last good checkpoint: {out / 'checkpoint.h5'} " in err
     assert not (out / "model.h5").exists()
-    bad_step = int(err.split("at step ")[1].split()[0])
-    assert bad_step >= 2  # (seed 0: inf at step 3) so a checkpoint was written before it
-    with h5py.File(out / "checkpoint.h5", "r") as f:
-        assert json.loads(f.attrs["progress"])["step"] == bad_step - 1  # the last good step, kept
-    model = SRCNN.load(out / "checkpoint.h5")
-    assert all(np.isfinite(v).all() for v in model.params.values())
+    _, opt_state, state, _ = train_cli.load_checkpoint(out / "checkpoint.h5")  # loads
+    assert state["step"] == first_bad - 1  # the last good step, kept
+    assert all(np.isfinite(v).all() for v in opt_state.values() if isinstance(v, np.ndarray))
+    before = (out / "checkpoint.h5").read_bytes()
+    assert train_cli.main(args + ["--resume"]) == 1  # resumes from it, and diverges again at the same step
+    assert f"{message} at step {first_bad} " in capsys.readouterr().err
+    assert (out / "checkpoint.h5").read_bytes() == before
+
+
+def test_a_non_finite_state_is_never_checkpointed(tmp_path):
+    from npsrcnn.optim import SGD, paper_learning_rates
+
+    model = SRCNN(seed=0)
+    opt = SGD(model.params, paper_learning_rates())
+    opt.velocity["b2"][3] = np.nan
+    with pytest.raises(ValueError, match="velocity.b2 is not finite"):
+        train_cli.save_checkpoint(tmp_path / "c.h5", model, opt, {}, {})
+    assert list(tmp_path.iterdir()) == []
 
 
 def _text_file(path):
