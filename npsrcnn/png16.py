@@ -1,7 +1,7 @@
 """16-bit colour PNG reading and writing, which Pillow does not do (it reduces such files to 8 bits).
 
 Only what :mod:`npsrcnn.imageio` needs: non-interlaced PNGs of bit depth 16 with colour type 2 (RGB),
-4 (gray + alpha) or 6 (RGBA), as in the PNG specification (ISO/IEC 15948): chunks checked by CRC,
+4 (gray + alpha) or 6 (RGBA) (and 0, gray, which Pillow reads itself), as in the PNG specification (ISO/IEC 15948): chunks checked by CRC,
 the IDAT stream inflated with zlib, and the five row filters undone by a Numba kernel.
 """
 import struct
@@ -12,7 +12,8 @@ import numpy as np
 from ._jit import njit
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
-CHANNELS = {2: 3, 4: 2, 6: 4}  # colour type -> samples per pixel
+CHANNELS = {0: 1, 2: 3, 4: 2, 6: 4}  # colour type -> samples per pixel
+COLOUR = (2, 4, 6)  # the types Pillow reduces to 8 bits
 
 
 class TooManyPixels(ValueError):
@@ -22,7 +23,7 @@ class TooManyPixels(ValueError):
 def is_png16_colour(head):
     """True if `head` (the file's first 33 bytes or more) starts a 16-bit RGB, gray+alpha or RGBA PNG."""
     return (len(head) >= 33 and head[:8] == SIGNATURE and head[12:16] == b"IHDR"
-            and head[24] == 16 and head[25] in CHANNELS)
+            and head[24] == 16 and head[25] in COLOUR)
 
 
 def _chunks(data):
@@ -43,19 +44,19 @@ def _chunks(data):
 
 
 def read_png16(data, max_pixels=None):
-    """Decode a 16-bit colour PNG held in `data` (bytes).
+    """Decode a 16-bit PNG held in `data` (bytes).
 
     Returns
     -------
-    img : ndarray, shape (H, W, C), uint16, C = 3 (RGB), 2 (gray + alpha) or 4 (RGBA)
+    img : ndarray, shape (H, W, C), uint16, C = 3 (RGB), 2 (gray + alpha), 4 (RGBA) or 1 (gray)
 
     Raises
     ------
     ValueError
         Not such a PNG, interlaced, truncated, a CRC or zlib error, or more than `max_pixels` pixels.
     """
-    if not is_png16_colour(data[:33]):
-        raise ValueError("not a 16-bit colour PNG")
+    if not (is_png16_colour(data[:33]) or (data[:8] == SIGNATURE and data[24:26] == b"\x10\x00")):
+        raise ValueError("not a 16-bit PNG")
     idat = []
     for kind, body in _chunks(data):
         if kind == b"IHDR":
