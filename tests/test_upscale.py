@@ -47,7 +47,7 @@ def _quantize(x, dtype):
 
 
 def reference_upscale(img, model, s):
-    """The whole-image pipeline written plainly: what the band-wise code must equal exactly."""
+    """The whole-image pipeline written plainly: what the band-wise code must equal (up to rounding)."""
     hi = np.float32(np.iinfo(img.dtype).max)
     if img.ndim == 2:
         return _quantize(model.predict(imresize(img.astype(np.float32) / hi, s)), img.dtype)
@@ -58,6 +58,15 @@ def reference_upscale(img, model, s):
     if img.shape[2] == 4:
         out.append(_quantize(imresize(img[:, :, 3].astype(np.float32) / hi, s), img.dtype)[:, :, None])
     return np.concatenate(out, axis=2)
+
+
+def assert_within_one_step(got, want):
+    """Equal up to float32 rounding: BLAS sums a GEMM of another width (a band instead of the whole
+    image) in another order, so a value within ~1e-7 of a rounding boundary may round the other way:
+    at most one step of the integer scale, in under 1% of the samples."""
+    assert got.dtype == want.dtype and got.shape == want.shape
+    diff = np.abs(got.astype(np.int64) - want.astype(np.int64))
+    assert diff.max() <= 1 and np.count_nonzero(diff) <= 0.01 * diff.size, (diff.max(), np.count_nonzero(diff))
 
 
 def test_bicubic_rows_equal_imresize_rows():
@@ -76,7 +85,18 @@ def test_band_wise_upscale_equals_the_whole_image_pipeline(model, shape, dtype, 
     got = up_cli.upscale_image(img, model, 3, band_rows=band_rows)
     want = reference_upscale(img, model, 3)
     assert got.dtype == dtype and got.shape == (shape[0] * 3, shape[1] * 3) + shape[2:]
-    np.testing.assert_array_equal(got, want)
+    assert_within_one_step(got, want)
+
+
+@pytest.mark.parametrize("band_rows", [1, 5, 16])
+def test_band_wise_network_output_equals_the_whole_image_to_float32_rounding(model, band_rows):
+    """Before quantisation: the bands' luminance is the whole image's within 1e-6 (values in [0, 1])."""
+    y = _image((31, 26)).astype(np.float32) / 255
+    up = up_cli.Upscaler(model, 3, band_rows=band_rows)
+    got = np.concatenate([up.sr_rows(y, a, b) for a, b in up.bands(93)])
+    want = model.predict(imresize(y, 3))
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
+    assert not np.array_equal(got, imresize(y, 3))  # the network did change the image
 
 
 def test_the_network_changes_luminance_but_not_alpha(model):
@@ -118,7 +138,7 @@ def test_cli_16_bit_stays_16_bit(tmp_path, weights_file, model, shape):
     assert up_cli.main([str(src), "-o", str(dst), "--scale", "3", "--weights", str(weights_file)]) == 0
     got = read_image(dst)
     assert got.dtype == np.uint16 and got.shape == (shape[0] * 3, shape[1] * 3) + shape[2:]
-    np.testing.assert_array_equal(got, reference_upscale(img, model, 3))
+    assert_within_one_step(got, reference_upscale(img, model, 3))
 
 
 def test_cli_folder_output_and_overwrite(tmp_path, weights_file, capsys):
