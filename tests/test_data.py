@@ -21,7 +21,6 @@ import pytest
 from npsrcnn import data
 from conftest import REPO
 
-SHARED_MANIFEST = REPO.parent / "shared" / "datasets" / "MANIFEST.tsv"
 HEADER = "set\tfile\tsha256\tbytes\twidth\theight\tmode\tsource_repo\tsource_path\tsource_commit\n"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -146,12 +145,14 @@ def test_shipped_manifest_has_the_four_sets():
     assert all(re.fullmatch(r"[0-9a-f]{40}", e.source_commit) for e in entries)
 
 
-def test_shipped_manifest_equals_shared_copy():
-    if not SHARED_MANIFEST.is_file():
-        pytest.skip(f"{SHARED_MANIFEST} not found")
+def test_shipped_manifest_equals_the_datasets_copy(datasets):
+    """The manifest shipped in the package is the one beside the datasets ($NPSRCNN_DATA/MANIFEST.tsv)."""
+    theirs = datasets / "MANIFEST.tsv"
+    if not theirs.is_file():
+        pytest.skip(f"{theirs} not found (a folder made by `data fetch` has no manifest beside the sets)")
     shipped = (REPO / "npsrcnn" / "MANIFEST.tsv").read_bytes()
-    assert shipped == SHARED_MANIFEST.read_bytes()
-    assert data.manifest() == data.parse_manifest(SHARED_MANIFEST.read_text())
+    assert shipped == theirs.read_bytes()
+    assert data.manifest() == data.parse_manifest(theirs.read_text())
 
 
 def test_parse_manifest_rejects_missing_columns():
