@@ -286,7 +286,10 @@ def main(argv=None):
             rows.append(r)
             print(f"  {FACTOR * n:5d}  {name:36s} {r['median_s'] * 1e3:10.3f} ms  ({r['reps']} reps)", file=log)
     config["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
-    config["numba_threading_layer"] = numba.threading_layer()
+    try:
+        config["numba_threading_layer"] = numba.threading_layer()
+    except ValueError:  # no parallel kernel ran (--skip-srcnn: the interpolation kernels are serial)
+        config["numba_threading_layer"] = None
 
     sentences = verdict(rows, args.sizes)
     if args.json:
