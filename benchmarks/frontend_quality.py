@@ -111,7 +111,8 @@ def main(argv=None):
     p.add_argument("--scale", type=int, default=3, help="upscaling factor (default: %(default)s)")
     p.add_argument("--front-ends", nargs="+", default=["bicubic", "bilinear"], choices=FRONT_ENDS,
                    help="imresize methods that upscale the LR image (default: bicubic bilinear)")
-    p.add_argument("--repeats", type=int, default=1, help="timed runs per image and step, median kept")
+    p.add_argument("--repeats", type=int, default=3,
+                   help="timed runs per image and step, the median kept (default: %(default)s)")
     p.add_argument("--threads", type=int, default=2, help="threads for Numba and BLAS (set before they load)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the tables")
     args = p.parse_args(argv)
