@@ -1,16 +1,18 @@
 """Is bicubic interpolation what limits SRCNN's speed? Interpolation and the SRCNN forward, timed side by side.
 
 The seed document claims that bicubic interpolation, "16-dimensional matrix operations at least once
-per pixel", is what limits SRCNN's speed. This times, for the same x3 upscales (inputs 85, 170, 340 ->
-outputs 255, 510, 1020 square):
+per pixel", is what limits SRCNN's speed, and analyses bilinear as the 4-coefficient version of the
+same solve. This times, for the same x3 upscales (inputs 85, 170, 340 -> outputs 255, 510, 1020 square):
 
-- the seed's method literally: a 16x16 ``np.linalg.solve`` per output pixel in Python (timed on a
-  sample of pixels and extrapolated to the whole image);
+- the seed's method literally: a 16x16 (bicubic) or 4x4 (bilinear) ``np.linalg.solve`` per output
+  pixel in Python (timed on a sample of pixels and extrapolated to the whole image);
 - our Numba 16-coefficient kernel (precomputed 16x16 inverse), once per source cell and, as the
-  seed, once per output pixel;
-- our separable fast path (``bicubic.upscale``) and the full MATLAB-compatible ``imresize``;
-- peers: Pillow ``resize(BICUBIC)`` on a float ("F") image (same kernel and map, other border rule),
-  OpenCV ``INTER_CUBIC`` (a different kernel, a = -0.75, and no antialiasing);
+  seed, once per output pixel; our Numba 4-coefficient bilinear kernel, once per source cell;
+- our separable fast paths (``bicubic.upscale``, ``bilinear.upscale``) and the full MATLAB-compatible
+  ``imresize`` with each method;
+- peers: Pillow ``resize(BICUBIC)`` and ``resize(BILINEAR)`` on a float ("F") image (same kernels and
+  map; Pillow's bicubic has another border rule), OpenCV ``INTER_CUBIC`` (a different kernel,
+  a = -0.75, and no antialiasing) and ``INTER_LINEAR`` (no antialiasing);
 - the SRCNN forward (``npsrcnn.model.SRCNN(...).predict(img, padding="replicate")``), 9-1-5 and 9-5-5,
   on the interpolated image (same output size), and PyTorch's conv2d doing the same three layers.
 
@@ -53,11 +55,15 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
-from npsrcnn import bicubic  # noqa: E402
+from npsrcnn import bicubic, bilinear  # noqa: E402
 from npsrcnn._cli import ArgumentParser, UserError, atomic_output, command  # noqa: E402
 from npsrcnn.resize import imresize  # noqa: E402
 
 FACTOR = 3
+FAST_PATHS = {"bicubic": "ours: bicubic separable fast path", "bilinear": "ours: bilinear separable fast path"}
+# the seed's per-pixel solves, timed on a sample of pixels: (row name, interp(img, ys, xs))
+NAIVE = (("seed: per-pixel 16x16 np.linalg.solve (Python)", lambda x, ys, xs: bicubic.interp_naive(x, ys, xs)),
+         ("seed: per-pixel 4x4 np.linalg.solve (Python)", bilinear.interp_naive))
 DEFAULT_PLOT = Path(__file__).resolve().parent / "results" / "interp_vs_conv.png"
 
 
@@ -77,14 +83,14 @@ def time_call(fn, min_reps, min_seconds=0.3, max_reps=200):
     return dict(warmup_s=first, median_s=float(np.median(times)), min_s=float(np.min(times)), reps=len(times))
 
 
-def naive_per_pixel(img, sample):
-    """Seconds per output pixel of the per-pixel 16x16 solve, timed on ~``sample`` pixels (a sub-grid)."""
+def naive_per_pixel(img, sample, interp):
+    """Seconds per output pixel of a per-pixel solve ``interp``, timed on ~``sample`` pixels (a sub-grid)."""
     H, W = img.shape
     side = max(1, int(round(np.sqrt(sample))))
     ys = bicubic.pixel_centre_coords(FACTOR * H, FACTOR)[:: max(1, FACTOR * H // side)][:side]
     xs = bicubic.pixel_centre_coords(FACTOR * W, FACTOR)[:: max(1, FACTOR * W // side)][:side]
     t0 = time.perf_counter()
-    bicubic.interp_naive(img, ys, xs, "hermite")
+    interp(img, ys, xs)
     return (time.perf_counter() - t0) / (ys.size * xs.size), ys.size * xs.size
 
 
@@ -99,18 +105,24 @@ def methods(threads, skip_srcnn):
     from PIL import Image
 
     out = [
-        ("ours: separable fast path", "interp", lambda x: lambda: bicubic.upscale(x, FACTOR)),
-        ("ours: imresize (MATLAB)", "interp", lambda x: lambda: imresize(x, FACTOR)),
+        (FAST_PATHS["bicubic"], "interp", lambda x: lambda: bicubic.upscale(x, FACTOR)),
+        ("ours: imresize bicubic (MATLAB)", "interp", lambda x: lambda: imresize(x, FACTOR)),
         ("ours: Numba 16-coef, per cell", "interp", lambda x: lambda: bicubic.upscale(x, FACTOR, "hermite16")),
         ("ours: Numba 16-coef, per pixel", "interp", lambda x: _per_pixel16(x)),
-        ("Pillow BICUBIC (float F)", "interp", lambda x: _pillow(x, Image)),
+        ("Pillow BICUBIC (float F)", "interp", lambda x: _pillow(x, Image.BICUBIC)),
+        (FAST_PATHS["bilinear"], "interp", lambda x: lambda: bilinear.upscale(x, FACTOR)),
+        ("ours: imresize bilinear (MATLAB)", "interp", lambda x: lambda: imresize(x, FACTOR, method="bilinear")),
+        ("ours: Numba 4-coef, per cell", "interp", lambda x: lambda: bilinear.upscale(x, FACTOR, "solve4")),
+        ("Pillow BILINEAR (float F)", "interp", lambda x: _pillow(x, Image.BILINEAR)),
     ]
     try:
         import cv2
 
         cv2.setNumThreads(threads)
-        out.append(("OpenCV INTER_CUBIC (a=-0.75)", "interp", lambda x: lambda: cv2.resize(
-            x, (FACTOR * x.shape[1], FACTOR * x.shape[0]), interpolation=cv2.INTER_CUBIC)))
+        for name, flag in (("OpenCV INTER_CUBIC (a=-0.75)", cv2.INTER_CUBIC),
+                           ("OpenCV INTER_LINEAR", cv2.INTER_LINEAR)):
+            out.append((name, "interp", lambda x, flag=flag: lambda: cv2.resize(
+                x, (FACTOR * x.shape[1], FACTOR * x.shape[0]), interpolation=flag)))
     except ImportError:
         print("note: OpenCV not installed, skipped", file=sys.stderr)
     if skip_srcnn:
@@ -143,10 +155,12 @@ def _per_pixel16(x):
     return lambda: bicubic.interp16(x, ys, xs, "hermite", share_cells=False)
 
 
-def _pillow(x, Image):
+def _pillow(x, resample):
+    from PIL import Image
+
     im = Image.fromarray(x, "F")
     size = (FACTOR * x.shape[1], FACTOR * x.shape[0])
-    return lambda: im.resize(size, Image.BICUBIC)
+    return lambda: im.resize(size, resample)
 
 
 def _on_upscaled(x, forward):
@@ -176,10 +190,10 @@ def table(rows, sizes, first_call):
     the first call on a tiny image (JIT compilation or loading it from the cache, plus a tiny run)."""
     names = list(dict.fromkeys(r["method"] for r in rows))
     by = {(r["method"], r["size_in"]): r for r in rows}
-    ref = "ours: separable fast path"
+    ref = FAST_PATHS["bicubic"]
     heads = [f"{FACTOR * n}x{FACTOR * n} (ms)" for n in sizes]
     mid = sizes[len(sizes) // 2]
-    lines = [f"| method | {' | '.join(heads)} | x fast path at {FACTOR * mid} | first call, 8x8 (s) |",
+    lines = [f"| method | {' | '.join(heads)} | x bicubic fast path at {FACTOR * mid} | first call, 8x8 (s) |",
              "|---|" + "---:|" * (len(sizes) + 2)]
     for name in names:
         cells = []
@@ -198,13 +212,14 @@ def verdict(rows, sizes):
     by = {(r["method"], r["size_in"]): r["median_s"] for r in rows}
     out = []
     for n in sizes:
-        fast = by.get(("ours: separable fast path", n))
-        for arch in ("9-1-5", "9-5-5"):
-            conv = by.get((f"ours: SRCNN {arch} forward", n))
-            if fast and conv:
-                out.append(f"{FACTOR * n}x{FACTOR * n}: the SRCNN {arch} forward takes {conv / fast:.0f}x as long "
-                           f"as the bicubic upscale ({conv * 1e3:.1f} ms vs {fast * 1e3:.2f} ms): "
-                           f"interpolation is {100 * fast / (fast + conv):.2f}% of the total.")
+        for kind, name in FAST_PATHS.items():
+            fast = by.get((name, n))
+            for arch in ("9-1-5", "9-5-5"):
+                conv = by.get((f"ours: SRCNN {arch} forward", n))
+                if fast and conv:
+                    out.append(f"{FACTOR * n}x{FACTOR * n}: the SRCNN {arch} forward takes {conv / fast:.0f}x as long "
+                               f"as the {kind} upscale ({conv * 1e3:.1f} ms vs {fast * 1e3:.2f} ms): "
+                               f"interpolation is {100 * fast / (fast + conv):.2f}% of the total.")
     return out
 
 
@@ -216,7 +231,7 @@ def plot(rows, sizes, path):
 
     names = list(dict.fromkeys(r["method"] for r in rows))
     by = {(r["method"], r["size_in"]): r["median_s"] * 1e3 for r in rows}
-    fig, ax = plt.subplots(figsize=(11, 5.5))
+    fig, ax = plt.subplots(figsize=(13, 5.5))
     width = 0.8 / len(sizes)
     for k, n in enumerate(sizes):
         vals = [by.get((m, n), np.nan) for m in names]
@@ -225,7 +240,7 @@ def plot(rows, sizes, path):
     ax.set_yscale("log")
     ax.set_ylabel("median wall time (ms, log scale)")
     ax.set_xticks(np.arange(len(names)), names, rotation=30, ha="right", fontsize=8)
-    ax.set_title(f"x{FACTOR} bicubic upscale vs SRCNN forward, same output size "
+    ax.set_title(f"x{FACTOR} bicubic and bilinear upscales vs SRCNN forward, same output size "
                  f"({os.environ.get('NUMBA_NUM_THREADS')} threads; * = extrapolated)", fontsize=10)
     ax.legend(title="output")
     ax.grid(axis="y", which="both", alpha=0.3)
@@ -273,20 +288,25 @@ def main(argv=None):
         t0 = time.perf_counter()
         make(tiny)()
         first_call[name] = time.perf_counter() - t0
-    config["numba_kernels"] = {k: numba_cache_state(getattr(bicubic, k)) for k in ("_taps_rows", "_interp16_kernel")}
+    config["numba_kernels"] = {f"{m.__name__}.{k}": numba_cache_state(getattr(m, k)) for m, k in (
+        (bicubic, "_taps_rows"), (bicubic, "_interp16_kernel"), (bilinear, "_interp4_kernel"))}
     for n in args.sizes:
         img = np.random.default_rng(0).random((n, n)).astype(np.float32)
-        per_px, sampled = naive_per_pixel(img, args.naive_sample)
-        rows.append(dict(method="seed: per-pixel np.linalg.solve (Python)", kind="interp", size_in=n,
-                         size_out=FACTOR * n, median_s=per_px * (FACTOR * n) ** 2, extrapolated=True,
-                         per_pixel_us=per_px * 1e6, sampled_pixels=sampled))
+        for name, interp in NAIVE:
+            per_px, sampled = naive_per_pixel(img, args.naive_sample, interp)
+            rows.append(dict(method=name, kind="interp", size_in=n, size_out=FACTOR * n,
+                             median_s=per_px * (FACTOR * n) ** 2, extrapolated=True,
+                             per_pixel_us=per_px * 1e6, sampled_pixels=sampled))
         for name, kind, make in meths:
             r = time_call(make(img), args.repeats)
             r.update(method=name, kind=kind, size_in=n, size_out=FACTOR * n)
             rows.append(r)
             print(f"  {FACTOR * n:5d}  {name:36s} {r['median_s'] * 1e3:10.3f} ms  ({r['reps']} reps)", file=log)
     config["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
-    config["numba_threading_layer"] = numba.threading_layer()
+    try:
+        config["numba_threading_layer"] = numba.threading_layer()
+    except ValueError:  # no parallel kernel ran (--skip-srcnn: the interpolation kernels are serial)
+        config["numba_threading_layer"] = None
 
     sentences = verdict(rows, args.sizes)
     if args.json:
@@ -294,8 +314,10 @@ def main(argv=None):
     else:
         print()
         print(table(rows, args.sizes, first_call))
-        print(f"\n* extrapolated from {rows[0]['sampled_pixels']} timed pixels "
-              f"({rows[0]['per_pixel_us']:.0f} us per pixel at {FACTOR * args.sizes[0]}).")
+        print()
+        for r in rows[:len(NAIVE)]:
+            print(f"* {r['method']}: extrapolated from {r['sampled_pixels']} timed pixels "
+                  f"({r['per_pixel_us']:.0f} us per pixel at {FACTOR * args.sizes[0]}).")
         for s in sentences:
             print(s)
         print(f"load average before/after: {config['loadavg_before']} / {config['loadavg_after']}")

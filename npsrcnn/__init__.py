@@ -7,7 +7,8 @@ Where things are:
 - ``npsrcnn.optim``    SGD with momentum and per-parameter learning rates
 - ``npsrcnn.model``    the SRCNN network: init, predict, loss + gradients, HDF5 save/load
 - ``npsrcnn.bicubic``  bicubic interpolation as the 16-coefficient solve, and the separable fast path
-- ``npsrcnn.resize``   ``imresize``, equal to MATLAB's ``imresize(..., 'bicubic')``
+- ``npsrcnn.bilinear`` bilinear interpolation as the 4-coefficient solve, and the separable fast path
+- ``npsrcnn.resize``   ``imresize``, equal to MATLAB's ``imresize(..., 'bicubic' | 'bilinear' | 'nearest')``
 - ``npsrcnn.color``    MATLAB-compatible ``rgb2ycbcr`` / ``ycbcr2rgb`` (BT.601)
 - ``npsrcnn.metrics``  PSNR and SSIM (Wang et al. 2004) in float64
 - ``npsrcnn.patches``  training data: modcrop, degrade, 33x33 / 21x21 patches, HDF5

@@ -196,12 +196,13 @@ def interp_naive(img, ys, xs, form="hermite"):
 # Both kernels in this module are serial (njit, no prange), measured: an x3 upscale to 510x510 takes
 # about a millisecond, and on a 2-core machine shared with other work, 2 Numba (OpenMP) threads made
 # it 3-30x slower than 1 thread (fork/join waits on a descheduled thread). Pillow, the peer, is serial.
-def _cell_runs(coords, n_in, share_cells):
+def _cell_runs(coords, n_in, share_cells, offsets=NODES):
     """Group consecutive output coordinates by source cell.
 
-    Returns idx (R, 4) mirrored source indices of each run's 4 neighbours, run (n_out,) the run of
-    each output coordinate, t (n_out,) its fractional offset inside the cell. With share_cells
-    False every output coordinate is a run of its own.
+    Returns idx (R, len(offsets)) mirrored source indices of each run's neighbours (the cell's
+    corner plus ``offsets``: 4 for bicubic, 2 for bilinear), run (n_out,) the run of each output
+    coordinate, t (n_out,) its fractional offset inside the cell. With share_cells False every
+    output coordinate is a run of its own.
     """
     cell = np.floor(coords).astype(np.int64)
     if share_cells:
@@ -209,7 +210,7 @@ def _cell_runs(coords, n_in, share_cells):
     else:
         run = np.arange(coords.size)
     first = np.flatnonzero(np.diff(run, prepend=-1))  # first output coordinate of each run
-    idx = mirror_index(cell[first, None] + np.arange(-1, 3), n_in)
+    idx = mirror_index(cell[first, None] + np.asarray(offsets), n_in)
     return np.ascontiguousarray(idx), run, coords - cell
 
 
@@ -301,9 +302,17 @@ def cubic_taps(coords, n_in, kernel="keys"):
 
     Notes: w[o, k] = K(u_o - (floor(u_o) - 1 + k)); not renormalised (each row already sums to 1).
     """
+    return kernel_taps(coords, n_in, KERNELS[kernel], NODES)
+
+
+def kernel_taps(coords, n_in, kernel, offsets):
+    """Source indices ``floor(u) + offsets`` (mirrored) and weights ``kernel(u - index)`` per output.
+
+    Returns idx (n_out, len(offsets)) int64 and w (n_out, len(offsets)) float64, C-contiguous.
+    """
     u = np.asarray(coords, dtype=np.float64).reshape(-1)
-    taps = np.floor(u)[:, None] + np.arange(-1, 3)  # n_out, 4
-    w = KERNELS[kernel](u[:, None] - taps)
+    taps = np.floor(u)[:, None] + np.asarray(offsets)  # n_out, P
+    w = kernel(u[:, None] - taps)
     return np.ascontiguousarray(mirror_index(taps, n_in)), np.ascontiguousarray(w)
 
 
@@ -394,17 +403,44 @@ def interp_separable(img, ys, xs, kernel="keys"):
 
     Notes: out = K_y img K_x^T with K[o, idx[o, k]] += w[o, k] from :func:`cubic_taps`.
     """
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel must be one of {tuple(KERNELS)}, got {kernel!r}")
+    return separable(img, ys, xs, lambda coords, n_in: cubic_taps(coords, n_in, kernel))
+
+
+def separable(img, ys, xs, taps):
+    """Samples on the grid ``ys x xs`` by a 1-D pass along rows, then one along columns.
+
+    Parameters
+    ----------
+    img : ndarray, shape (H, W) or (H, W, C), float32 or float64 (other dtypes become float64)
+    ys, xs : ndarray, shapes (Ho,) and (Wo,), 0-based source coordinates
+    taps : callable, ``taps(coords, n_in) -> (idx, w)``, each (n_out, P), e.g. :func:`cubic_taps`
+
+    Returns
+    -------
+    out : ndarray, shape (Ho, Wo) or (Ho, Wo, C), dtype of img (float64 for non-float input)
+    """
     img = np.asarray(img)
     if img.ndim not in (2, 3) or img.size == 0:
         raise ValueError(f"img must be a non-empty (H, W) or (H, W, C) array, got shape {img.shape}")
-    if kernel not in KERNELS:
-        raise ValueError(f"kernel must be one of {tuple(KERNELS)}, got {kernel!r}")
     _, ys, xs = _check_grid(img[..., 0] if img.ndim == 3 else img, ys, xs)
     dtype = img.dtype if img.dtype in (np.float32, np.float64) else np.float64
     x = img if img.ndim == 3 else img[:, :, None]
-    x = resample_axis(x, *cubic_taps(ys, x.shape[0], kernel), axis=0, dtype=dtype)  # Ho, W, C
-    x = resample_axis(x, *cubic_taps(xs, x.shape[1], kernel), axis=1, dtype=dtype)  # Ho, Wo, C
+    x = resample_axis(x, *taps(ys, x.shape[0]), axis=0, dtype=dtype)  # Ho, W, C
+    x = resample_axis(x, *taps(xs, x.shape[1]), axis=1, dtype=dtype)  # Ho, Wo, C
     return x if img.ndim == 3 else x[:, :, 0]
+
+
+def upscale_grid(img, factor):
+    """Check an integer upscale; return (img as an array, ys, xs), the pixel-centre source coordinates."""
+    if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 1:
+        raise ValueError(f"factor must be an integer >= 1, got {factor!r}")
+    img = np.asarray(img)
+    if img.ndim < 2:
+        raise ValueError(f"img must be an (H, W) or (H, W, C) array, got shape {img.shape}")
+    H, W = img.shape[:2]
+    return img, pixel_centre_coords(factor * H, factor), pixel_centre_coords(factor * W, factor)
 
 
 def upscale(img, factor, method="separable"):
@@ -421,13 +457,7 @@ def upscale(img, factor, method="separable"):
     -------
     out : ndarray, shape (factor*H, factor*W[, C])
     """
-    if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 1:
-        raise ValueError(f"factor must be an integer >= 1, got {factor!r}")
-    img = np.asarray(img)
-    if img.ndim < 2:
-        raise ValueError(f"img must be an (H, W) or (H, W, C) array, got shape {img.shape}")
-    ys = pixel_centre_coords(factor * img.shape[0], factor)
-    xs = pixel_centre_coords(factor * img.shape[1], factor)
+    img, ys, xs = upscale_grid(img, factor)
     if method == "separable":
         return interp_separable(img, ys, xs)
     for form in FORMS:
