@@ -187,7 +187,7 @@ def first_nonfinite(model, opt):
     import numpy as np
 
     arrays = dict(model.params)
-    arrays.update({f"velocity.{k}": v for k, v in opt.velocity.items()})
+    arrays.update(opt.buffers())
     return next((k for k, a in arrays.items() if not np.isfinite(a).all()), None)
 
 
