@@ -142,8 +142,11 @@ def format_table(result, title="image"):
     return "\n".join(lines)
 
 
-def build_parser():
-    p = ArgumentParser(prog="python -m npsrcnn.evaluate", description=__doc__.split("\n\n")[0])
+PROG = "python -m npsrcnn.evaluate"
+
+
+def build_parser(prog=PROG):
+    p = ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     p.add_argument("--weights", required=True, metavar="FILE", help="our .h5 (train's output) or the authors' .npz")
     p.add_argument("--dataset", required=True, metavar="DIR", help="folder of HR test images (Set5, Set14, BSD100)")
     p.add_argument("--scale", type=int, required=True, metavar="S",
@@ -154,9 +157,9 @@ def build_parser():
     return p
 
 
-@command("python -m npsrcnn.evaluate")
-def main(argv=None):
-    args = build_parser().parse_args(argv)
+@command(PROG)
+def main(argv, prog):
+    args = build_parser(prog).parse_args(argv)
     if args.scale < 2:
         raise UserError(f"--scale must be >= 2, got {args.scale}")
     if not Path(args.dataset).is_dir():

@@ -42,8 +42,11 @@ def load_y(path):
     return y_channel(img)
 
 
-def build_parser():
-    p = ArgumentParser(prog="python -m npsrcnn.prepare", description=__doc__.split("\n\n")[0])
+PROG = "python -m npsrcnn.prepare"
+
+
+def build_parser(prog=PROG):
+    p = ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     p.add_argument("--images", required=True, metavar="DIR", help="folder of training images (.bmp, .png, .jpg, .tif)")
     p.add_argument("--scale", type=int, required=True, metavar="S", help="upscaling factor (2, 3 or 4 in the paper)")
     p.add_argument("--out", required=True, metavar="FILE.h5", help="HDF5 file to write")
@@ -78,11 +81,11 @@ def resolve(args):
     return list_images(args.images), label_size
 
 
-@command("python -m npsrcnn.prepare")
-def main(argv=None):
+@command(PROG)
+def main(argv, prog):
     from tqdm import tqdm
 
-    args = build_parser().parse_args(argv)
+    args = build_parser(prog).parse_args(argv)
     files, label_size = resolve(args)
     print(
         f"prepare: images={args.images} ({len(files)} files) scale={args.scale} input={args.input_size}"

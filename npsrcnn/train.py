@@ -39,8 +39,8 @@ CHECKPOINT, MODEL, LOG, PLOT = "checkpoint.h5", "model.h5", "log.jsonl", "traini
 RESUME_KEYS = ("arch", "n1", "n2", "scale", "batch_size", "lr", "momentum", "loss", "init", "seed", "stride")
 
 
-def build_parser():
-    p = ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+def build_parser(prog=PROG):
+    p = ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     p.add_argument("--arch", default="9-1-5", help="filter sizes f1-f2-f3 (9-1-5, 9-3-5, 9-5-5; default %(default)s)")
     p.add_argument("--n1", type=int, metavar="N", default=64, help="channels after layer 1 (default %(default)s)")
     p.add_argument("--n2", type=int, metavar="N", default=32, help="channels after layer 2 (default %(default)s)")
@@ -58,7 +58,7 @@ def build_parser():
     p.add_argument("--threads", type=int, metavar="N", default=None, help="Numba and BLAS threads (default: all cores)")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--train-dir", metavar="DIR", help="folder of training images (patches are cut into --out)")
-    src.add_argument("--train-h5", metavar="FILE", help="patch file from `python -m npsrcnn.prepare`")
+    src.add_argument("--train-h5", metavar="FILE", help="patch file from `npsrcnn prepare`")
     p.add_argument("--val-dir", metavar="DIR", help="folder of validation images (default: Set5 beside T91, or held-out photos)")
     p.add_argument("--stride", type=int, metavar="N", default=14, help="patch stride when cutting patches from images (default %(default)s)")
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/<arch>-x<scale>)")
@@ -85,7 +85,7 @@ def photo_dir():
         import skimage
     except ImportError:
         raise UserError("no training data: pass --train-dir or --train-h5, fetch T91 with "
-                        "`python -m npsrcnn.data fetch`, or install the offline photos: pip install -e '.[photos]'") from None
+                        "`npsrcnn data fetch`, or install the offline photos: pip install -e '.[photos]'") from None
     return Path(skimage.__file__).parent / "data"
 
 
@@ -106,7 +106,7 @@ def resolve_data(args):
         if not files:
             raise UserError(f"no training data: scikit-image's photos are missing from {folder}")
         train = ("images", files, f"{len(files)} scikit-image sample photos (offline default; "
-                                  f"fetch T91 with `python -m npsrcnn.data fetch` for the paper's set)")
+                                  f"fetch T91 with `npsrcnn data fetch` for the paper's set)")
     if args.val_dir:
         val, val_words = list_images(args.val_dir), f"images in {args.val_dir}"
     elif (root / "Set5").is_dir():
@@ -300,8 +300,8 @@ def resolve_config(args):
 
 
 @command(PROG)
-def main(argv=None):
-    args = build_parser().parse_args(argv)
+def main(argv, prog):
+    args = build_parser(prog).parse_args(argv)
     if args.threads is not None:
         if args.threads < 1:
             raise UserError("--threads must be at least 1")
@@ -315,10 +315,10 @@ def main(argv=None):
         raise UserError(f"{out} already holds a run; pass --resume to continue it or --overwrite to start over")
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file, not a folder")
-    return train(args, cfg, out)
+    return train(args, cfg, out, prog)
 
 
-def train(args, cfg, out):
+def train(args, cfg, out, prog=PROG):
     from .model import SRCNN
     from .optim import SGD, paper_learning_rates
     from .patches import label_size_for, read_info
@@ -387,7 +387,7 @@ def train(args, cfg, out):
     stop = _StopFlag()
     previous = signal.signal(signal.SIGINT, stop)
     try:
-        status = _loop(model, opt, cfg, state, h5, steps_per_epoch, validate, out, run_config, progress, stop)
+        status = _loop(model, opt, cfg, state, h5, steps_per_epoch, validate, out, run_config, progress, stop, prog)
     finally:
         signal.signal(signal.SIGINT, previous)
     if status:
@@ -404,7 +404,7 @@ def train(args, cfg, out):
     return 0
 
 
-def _loop(model, opt, cfg, state, h5, steps_per_epoch, validate, out, run_config, progress, stop):
+def _loop(model, opt, cfg, state, h5, steps_per_epoch, validate, out, run_config, progress, stop, prog=PROG):
     """The epochs; returns an exit status when it stops early (Ctrl-C: 130, a non-finite loss: 1), else None."""
     import numpy as np
 
@@ -444,7 +444,7 @@ def _loop(model, opt, cfg, state, h5, steps_per_epoch, validate, out, run_config
                 if bar:
                     bar.close()
                 where = f"{ckpt} (step {_saved_step(ckpt)})" if ckpt.is_file() else "none was written yet"
-                print(f"{PROG}: error: the loss became {loss} at step {state['step'] + 1} (epoch {epoch + 1}); "
+                print(f"{prog}: error: the loss became {loss} at step {state['step'] + 1} (epoch {epoch + 1}); "
                       f"stopped without saving. Last good checkpoint: {where}. Try a smaller --lr.", file=sys.stderr)
                 return 1
             state["step"] += 1
@@ -459,7 +459,7 @@ def _loop(model, opt, cfg, state, h5, steps_per_epoch, validate, out, run_config
             if stop.set:
                 if bar:
                     bar.close()
-                print(f"{PROG}: interrupted at step {state['step']}; checkpoint saved to {ckpt}; "
+                print(f"{prog}: interrupted at step {state['step']}; checkpoint saved to {ckpt}; "
                       f"continue with --resume --out {out}", file=sys.stderr)
                 return 130
         if bar:

@@ -37,8 +37,8 @@ def shipped_weights(scale):
     return Path(str(ref)) if ref.is_file() else None
 
 
-def build_parser():
-    p = ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+def build_parser(prog=PROG):
+    p = ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     p.add_argument("inputs", nargs="+", metavar="IN", help="image files (PNG, BMP, TIFF, JPEG, ...)")
     p.add_argument("-o", "--out", metavar="OUT", required=True,
                    help="output file (one input, with an image suffix) or folder (written as <name>_x<S>.png)")
@@ -180,13 +180,13 @@ def load_weights(path, scale):
         path = shipped_weights(scale)
         if path is None:
             raise UserError(f"no weights ship with this version for x{scale}; pass --weights (a model.h5 from "
-                            "`python -m npsrcnn.train` or the authors' x<S>.npz)")
+                            "`npsrcnn train` or the authors' x<S>.npz)")
     return load_model(path, scale), Path(path)
 
 
 @command(PROG)
-def main(argv=None):
-    args = build_parser().parse_args(argv)
+def main(argv, prog):
+    args = build_parser(prog).parse_args(argv)
     if args.scale < 2:
         raise UserError("--scale must be 2 or more")
     if args.band_rows < 1:

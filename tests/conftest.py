@@ -6,6 +6,8 @@ released weights are found through ``NPSRCNN_REF_WEIGHTS`` (default ``../shared/
 ``.ci/run`` points both at ``../shared``. Tests that need them skip, saying so, when they are absent.
 """
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,3 +47,11 @@ def assert_one_line_error(rc, err, text):
     lines = [line for line in err.splitlines() if "error:" in line]
     assert len(lines) == 1 and text in lines[0], err
     assert "Traceback" not in err
+
+
+def run_python(*args, cwd=None, timeout=120):
+    """``python *args`` in a subprocess that imports this checkout's npsrcnn (PYTHONPATH), from any `cwd`."""
+    path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, PYTHONPATH=path, NUMBA_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2", OMP_NUM_THREADS="2")
+    return subprocess.run([sys.executable, *map(str, args)], cwd=cwd or REPO, env=env, capture_output=True,
+                          text=True, timeout=timeout)
