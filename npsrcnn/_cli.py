@@ -113,6 +113,27 @@ def atomic_output(path, overwrite=True):
             tmp.unlink()
 
 
+@contextlib.contextmanager
+def new_folder(path):
+    """Create the folder `path` and its missing parents; if the block raises, remove those it created.
+
+    For outputs that appear only when a command succeeds: a refused or failed run leaves no empty
+    folder behind. A folder that something else filled meanwhile is kept.
+    """
+    path = Path(path)
+    missing = [p for p in (path, *path.parents) if not p.exists()]  # deepest first
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        yield path
+    except BaseException:
+        for p in missing:
+            try:
+                p.rmdir()
+            except OSError:  # not empty (another process wrote there) or already gone
+                break
+        raise
+
+
 def set_threads(n):
     """Use `n` threads in Numba kernels and in BLAS (NumPy's GEMM), for reproducible timings.
 

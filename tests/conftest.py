@@ -4,6 +4,7 @@ The datasets are found through one setting, the environment variable ``NPSRCNN_D
 ``T91/``, ``Set5/``, ``Set14/``, ``BSD100/``), defaulting to ``data/`` in the repository. The authors'
 released weights are found through ``NPSRCNN_REF_WEIGHTS`` (default ``../shared/reference/srcnn_matlab_weights``).
 ``.ci/run`` points both at ``../shared``. Tests that need them skip, saying so, when they are absent.
+Training's patch cache (``NPSRCNN_CACHE``) is a temporary folder shared by the session.
 """
 import os
 import subprocess
@@ -21,6 +22,12 @@ def data_dir():
 
 def ref_weights_dir():
     return Path(os.environ.get("NPSRCNN_REF_WEIGHTS", REPO.parent / "shared" / "reference" / "srcnn_matlab_weights"))
+
+
+@pytest.fixture(autouse=True)
+def _patch_cache(tmp_path_factory, monkeypatch):
+    """Training runs cut patches into one cache for the whole session, never into the repository's data/cache."""
+    monkeypatch.setenv("NPSRCNN_CACHE", str(tmp_path_factory.getbasetemp() / "patch-cache"))
 
 
 @pytest.fixture(scope="session")
