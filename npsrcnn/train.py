@@ -72,7 +72,8 @@ def build_parser(prog=PROG):
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     p.add_argument("--overwrite", action="store_true", help="start over in an --out that already holds a run")
     p.add_argument("--checkpoint-every", type=int, metavar="N", default=500, help="steps between checkpoints (default %(default)s)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar (one line per epoch only)")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (it shows the epoch's steps, the whole run's ETA, loss and patches/s)")
     p.add_argument("--version", action="version", version=f"npsrcnn {__version__}")
     return p
 
@@ -365,8 +366,8 @@ def train(args, cfg, out, prog=PROG):
         run_config["patch_key"] = key
     out.mkdir(parents=True, exist_ok=True)  # only now: a run refused above leaves no empty folder
 
-    print(f"npsrcnn {__version__} train: {cfg['arch']} x{cfg['scale']}, {cfg['epochs']} epochs of "
-          f"{steps_per_epoch} steps (batch {cfg['batch_size']}), loss {cfg['loss']}, init {cfg['init']}, "
+    print(f"npsrcnn {__version__} train: {cfg['arch']} x{cfg['scale']}, {_plural(cfg['epochs'], 'epoch')} of "
+          f"{_plural(steps_per_epoch, 'step')} (batch {cfg['batch_size']}), loss {cfg['loss']}, init {cfg['init']}, "
           f"momentum {cfg['momentum']}, seed {cfg['seed']}", file=sys.stderr)
     print(f"  learning rates: {', '.join(f'{k} {v:g}' for k, v in lrs.items())}", file=sys.stderr)
     print(f"  training data: {words}: {n_patches} patches from {h5}{origin}", file=sys.stderr)
@@ -408,6 +409,7 @@ def _loop(model, opt, cfg, state, h5, steps_per_epoch, validate, out, run_config
     def checkpoint():
         save_checkpoint(ckpt, model, opt, state, run_config)
 
+    started = (time.perf_counter(), state["step"])  # the pace of this process's steps gives the run's ETA
     while state["epoch"] < cfg["epochs"]:
         epoch = state["epoch"]
         batches = iter_batches(h5, bs, seed=cfg["seed"] * 100003 + epoch, drop_last=True)
@@ -443,7 +445,8 @@ def _loop(model, opt, cfg, state, h5, steps_per_epoch, validate, out, run_config
             losses.append(float(loss))
             n_done += 1
             if bar:
-                bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", patches_s=f"{n_done * bs / seconds:.0f}")
+                bar.set_postfix(run_eta=run_eta(started, state["step"], cfg["epochs"] * steps_per_epoch),
+                                loss=f"{np.mean(losses[-50:]):.4f}", patches_s=f"{n_done * bs / seconds:.0f}")
                 bar.update(1)
             if stop.set or state["step"] % cfg["checkpoint_every"] == 0:
                 checkpoint()
@@ -472,8 +475,27 @@ def _loop(model, opt, cfg, state, h5, steps_per_epoch, validate, out, run_config
     return None
 
 
+def run_eta(started, step, total, now=None):
+    """Time left for the whole run (all epochs), as tqdm prints times, at the pace since `started`.
+
+    `started` is (time.perf_counter(), step) when this process began; `step` the steps done so far of
+    `total`. Wall clock, so checkpoints and, after the first epoch, validation count too.
+    """
+    from tqdm import tqdm
+
+    t0, s0 = started
+    if step <= s0:
+        return "?"
+    now = time.perf_counter() if now is None else now
+    return tqdm.format_interval((now - t0) / (step - s0) * (total - step))
+
+
 def _too_few(h5, n, batch_size):
     return UserError(f"{h5}: {n} patches, fewer than one batch of {batch_size}")
+
+
+def _plural(n, word):
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _saved_step(path):

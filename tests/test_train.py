@@ -1,6 +1,7 @@
 """python -m npsrcnn.train: outputs, checkpoints, resume, interruption, divergence and bad input."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -209,6 +210,7 @@ def test_runs_share_one_cached_patch_file_and_run_folders_hold_no_patches(images
     assert train_cli.main(args_for(images, runs[0], "--epochs", "1", "--cache-dir", str(cache))) == 0
     err = capsys.readouterr().err
     (patches,) = cache.iterdir()
+    assert f"train: 9-1-5 x3, 1 epoch of {STEPS} steps (batch 16)" in err
     assert f"{PATCHES} patches from {patches} (cut now)" in err
     assert train_cli.main(args_for(images, runs[1], "--epochs", "1", "--cache-dir", str(cache))) == 0
     assert f"{PATCHES} patches from {patches} (cached)" in capsys.readouterr().err
@@ -282,6 +284,20 @@ def test_resume_refuses_images_that_changed_in_the_same_folder(images, tmp_path,
     assert train_cli.main(argv + ["--epochs", "2", "--resume"]) == 2
     assert "--resume: the images of images in" in capsys.readouterr().err
     assert {f.name: f.read_bytes() for f in (tmp_path / "run").iterdir()} == before
+
+
+def test_progress_bar_shows_the_whole_runs_eta(images, tmp_path, capsys):
+    argv = [a for a in args_for(images, tmp_path / "run", "--epochs", "2") if a != "--no-progress"]
+    assert train_cli.main(argv) == 0
+    err = capsys.readouterr().err
+    assert "train: 9-1-5 x3, 2 epochs of" in err and "epoch 2/2" in err
+    assert len(re.findall(r"run_eta=\d\d:\d\d", err)) >= 2 * (STEPS - 1)  # one per step but the first
+
+
+def test_run_eta_extrapolates_this_processs_pace():
+    assert train_cli.run_eta((100.0, 40), 40, 100, now=130.0) == "?"  # no step yet
+    assert train_cli.run_eta((100.0, 40), 50, 100, now=110.0) == "00:50"  # 1 s a step, 50 to go
+    assert train_cli.run_eta((0.0, 0), 1, 7201, now=1.5) == "3:00:00"
 
 
 def test_he_init_scales_with_fan_in():
