@@ -12,7 +12,8 @@ Where things are:
 - ``npsrcnn.color``    MATLAB-compatible ``rgb2ycbcr`` / ``ycbcr2rgb`` (BT.601)
 - ``npsrcnn.metrics``  PSNR and SSIM (Wang et al. 2004) in float64
 - ``npsrcnn.patches``  training data: modcrop, degrade, 33x33 / 21x21 patches, HDF5
-- commands: ``python -m npsrcnn.train``, ``.upscale``, ``.prepare``, ``.evaluate``, ``.data fetch``
+- commands: ``npsrcnn train``, ``upscale``, ``evaluate``, ``prepare``, ``data`` (``npsrcnn/__main__.py``),
+  each also ``python -m npsrcnn.<command>``
 """
 
 __version__ = "0.1.0"

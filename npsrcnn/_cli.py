@@ -1,6 +1,9 @@
 """What every npsrcnn command shares: one-line errors with exit code 2, and atomic writes.
 
-A command is ``main(argv=None) -> int`` decorated with :func:`command`. Bad input raises
+A command is ``main(argv, prog) -> int`` decorated with :func:`command`, which makes it
+``main(argv=None, prog=...)``. ``prog`` is how the user called it: ``python -m npsrcnn.train`` (the
+default, what the module's ``__main__`` block runs) or ``npsrcnn train`` (what the ``npsrcnn``
+dispatcher passes); usage lines and error prefixes name it. Bad input raises
 :class:`UserError`; the decorator prints ``prog: error: message`` on stderr and returns 2, never a
 traceback. Files are written through :func:`atomic_output`, so an interrupted write never leaves a
 half-written file where the user's file was, and an existing file is never replaced without
@@ -26,14 +29,14 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def command(prog):
-    """Decorate ``main(argv=None)``: UserError, OSError from user paths and Ctrl-C become exit codes."""
+def command(default_prog):
+    """Decorate ``main(argv, prog)``: UserError, OSError from user paths and Ctrl-C become exit codes."""
 
     def wrap(main):
         @functools.wraps(main)
-        def run(argv=None):
+        def run(argv=None, prog=default_prog):
             try:
-                return main(argv) or 0
+                return main(argv, prog) or 0
             except UserError as exc:
                 print(f"{prog}: error: {exc}", file=sys.stderr)
                 return 2
@@ -108,6 +111,27 @@ def atomic_output(path, overwrite=True):
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+@contextlib.contextmanager
+def new_folder(path):
+    """Create the folder `path` and its missing parents; if the block raises, remove those it created.
+
+    For outputs that appear only when a command succeeds: a refused or failed run leaves no empty
+    folder behind. A folder that something else filled meanwhile is kept.
+    """
+    path = Path(path)
+    missing = [p for p in (path, *path.parents) if not p.exists()]  # deepest first
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        yield path
+    except BaseException:
+        for p in missing:
+            try:
+                p.rmdir()
+            except OSError:  # not empty (another process wrote there) or already gone
+                break
+        raise
 
 
 def set_threads(n):

@@ -538,9 +538,12 @@ def _cmd_fetch(args):
     return 0
 
 
-@command("npsrcnn.data")
-def main(argv=None):
-    parser = ArgumentParser(prog="python -m npsrcnn.data", description=__doc__.split("\n")[0])
+PROG = "python -m npsrcnn.data"
+
+
+@command(PROG)
+def main(argv, prog):
+    parser = ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="cmd", required=True, metavar="{fetch,verify,list}")
 
     def common(p):

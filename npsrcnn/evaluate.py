@@ -8,12 +8,12 @@ im_b and im_h against im_gnd, in float64. The means over the set are what the pa
 
 Examples::
 
-    python -m npsrcnn.evaluate --weights "../shared/reference/srcnn_matlab_weights/9-5-5(ImageNet)/x3.npz" \\
+    npsrcnn evaluate --dataset data/Set5 --scale 3                      # the shipped x3 weights
+    npsrcnn evaluate --weights "../shared/reference/srcnn_matlab_weights/9-5-5(ImageNet)/x3.mat" \\
         --dataset ../shared/datasets/Set5 --scale 3
-    python -m npsrcnn.evaluate --weights runs/9-1-5-x3/model.h5 --dataset data/Set14 --scale 3 --json
+    npsrcnn evaluate --weights runs/9-1-5-x3/model.h5 --dataset data/Set14 --scale 3 --json
 """
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from .color import im2uint8
 from .metrics import psnr, ssim
 from .patches import degrade, list_images, modcrop
 from .prepare import load_y
+from .pretrained import load_model, load_weights  # noqa: F401  (load_model: importable from here, as before)
 
 KEYS = ("bicubic_psnr", "srcnn_psnr", "bicubic_ssim", "srcnn_ssim")
 
@@ -102,34 +103,6 @@ def evaluate_dataset(model, dataset_dir, scale, padding="replicate", with_ssim=T
     return {**means, "per_image": per_image}
 
 
-def weights_scale(path):
-    """The scale an authors' weights file names (``x3.npz`` -> 3), or None."""
-    m = re.fullmatch(r"x(\d+)", Path(path).stem)
-    return int(m.group(1)) if m else None
-
-
-def load_model(path, scale):
-    """Load our HDF5 (SRCNN.load) or the authors' .npz (SRCNN.from_npz); UserError if the scale disagrees."""
-    from .model import SRCNN
-
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"weights file {path} not found")
-    suffix = path.suffix.lower()
-    if suffix == ".npz":
-        named = weights_scale(path)
-        if named is not None and named != scale:
-            raise UserError(f"--scale {scale} but the weights {path} are for x{named}")
-        model = SRCNN.from_npz(path, scale=named if named is not None else scale)
-    elif suffix in (".h5", ".hdf5"):
-        model = SRCNN.load(path)
-    else:
-        raise UserError(f"weights file {path}: expected our .h5 or the authors' .npz")
-    if getattr(model, "scale", None) is not None and model.scale != scale:
-        raise UserError(f"--scale {scale} but the weights {path} were trained for x{model.scale}")
-    return model
-
-
 def format_table(result, title="image"):
     """Per-image rows and the mean row: PSNR in dB (4 decimals) and SSIM (4 decimals)."""
     keys = [k for k in KEYS if k in result]
@@ -142,9 +115,14 @@ def format_table(result, title="image"):
     return "\n".join(lines)
 
 
-def build_parser():
-    p = ArgumentParser(prog="python -m npsrcnn.evaluate", description=__doc__.split("\n\n")[0])
-    p.add_argument("--weights", required=True, metavar="FILE", help="our .h5 (train's output) or the authors' .npz")
+PROG = "python -m npsrcnn.evaluate"
+
+
+def build_parser(prog=PROG):
+    p = ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
+    p.add_argument("--weights", metavar="NAME|FILE",
+                   help="x2, x3, x4 (the shipped weights), our .h5, or the authors' .npz or .mat "
+                        "(default: the shipped weights of --scale)")
     p.add_argument("--dataset", required=True, metavar="DIR", help="folder of HR test images (Set5, Set14, BSD100)")
     p.add_argument("--scale", type=int, required=True, metavar="S",
                    help="upscaling factor the weights were trained for")
@@ -154,21 +132,21 @@ def build_parser():
     return p
 
 
-@command("python -m npsrcnn.evaluate")
-def main(argv=None):
-    args = build_parser().parse_args(argv)
+@command(PROG)
+def main(argv, prog):
+    args = build_parser(prog).parse_args(argv)
     if args.scale < 2:
         raise UserError(f"--scale must be >= 2, got {args.scale}")
     if not Path(args.dataset).is_dir():
         raise UserError(f"dataset folder {args.dataset} not found")
-    model = load_model(args.weights, args.scale)
+    model, weights = load_weights(args.weights, args.scale)
     arch = getattr(model, "arch", "?")
     if not args.json:
-        print(f"evaluate: weights={args.weights} arch={arch} scale={args.scale} dataset={args.dataset}"
+        print(f"evaluate: weights={weights} arch={arch} scale={args.scale} dataset={args.dataset}"
               f" padding={args.padding}", flush=True)
     result = evaluate_dataset(model, args.dataset, args.scale, padding=args.padding, progress=not args.json)
     if args.json:
-        meta = dict(weights=str(args.weights), dataset=str(args.dataset), scale=args.scale, arch=arch,
+        meta = dict(weights=str(weights), dataset=str(args.dataset), scale=args.scale, arch=arch,
                     padding=args.padding)
         print(json.dumps({**meta, **result}, indent=2))
     else:

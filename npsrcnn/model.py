@@ -7,9 +7,11 @@ pads by edge replication at every layer by default, as the authors' MATLAB ``SRC
 has the input's size.
 
 Weights are stored in our HDF5 format (:meth:`SRCNN.save`, :meth:`SRCNN.load`); the authors' released
-MATLAB models, converted to .npz, load with :meth:`SRCNN.from_npz`. No pickle anywhere.
+MATLAB models load as released with :meth:`SRCNN.from_mat` (SciPy) or converted to .npz with
+:meth:`SRCNN.from_npz`. No pickle anywhere.
 """
 import json
+import math
 import re
 from pathlib import Path
 
@@ -300,10 +302,38 @@ class SRCNN:
         missing = [k for k in NAMES if k not in arrays]
         if missing:
             raise UserError(f"{path}: weights file lacks the array(s) {', '.join(missing)}")
-        if scale is None:
-            m = re.fullmatch(r"x(\d+)", path.stem)
-            scale = int(m.group(1)) if m else None
-        return cls._from_arrays(arrays, path, scale)
+        return cls._from_arrays(arrays, path, scale_from_name(path) if scale is None else scale)
+
+    @classmethod
+    def from_mat(cls, path, scale=None):
+        """Load the authors' released MATLAB weights (SRCNN_v1 ``model/<arch>/x<S>.mat``) with SciPy.
+
+        Parameters
+        ----------
+        path : str or Path
+            e.g. ``srcnn_matlab_weights/9-5-5(ImageNet)/x3.mat``.
+        scale : int, optional
+            Defaults to the number in a file name like ``x3.mat``.
+
+        Notes
+        -----
+        The layout transform is :func:`mat_to_arrays`, the one the reference .npz files were made with,
+        so both give the same float64 arrays, bit for bit (tests/test_model.py).
+        """
+        path = Path(path)
+        try:
+            from scipy.io import loadmat
+        except ImportError:
+            raise UserError(f'{path}: reading MATLAB .mat weights needs SciPy: pip install "npsrcnn[mat]"') from None
+        if not path.is_file():
+            raise UserError(f"{path}: no such weights file")
+        try:
+            mat = loadmat(path)
+        except NotImplementedError as exc:  # MATLAB v7.3 files are HDF5, which loadmat does not read
+            raise UserError(f"{path}: {exc}") from None
+        except Exception as exc:  # scipy's MatReadError, ValueError, OSError ... for a file that is not a .mat
+            raise UserError(f"{path}: not a readable MATLAB .mat file ({exc})") from None
+        return cls._from_arrays(mat_to_arrays(mat, path), path, scale_from_name(path) if scale is None else scale)
 
     @classmethod
     def _from_arrays(cls, arrays, source, scale=None):
@@ -319,6 +349,57 @@ class SRCNN:
         model._train_ws = layers.Workspace()
         assert _shapes(*shapes) == {k: model.params[k].shape for k in NAMES}
         return model
+
+
+MAT_NAMES = ("weights_conv1", "biases_conv1", "weights_conv2", "biases_conv2", "weights_conv3", "biases_conv3")
+
+
+def mat_to_arrays(mat, source):
+    """The authors' MATLAB variables as our arrays w1 .. b3, (out, in, kh, kw), as their .npz were made.
+
+    Parameters
+    ----------
+    mat : dict of ndarray, from ``scipy.io.loadmat``
+        weights_conv1 (f1*f1, n1), weights_conv2 (n1, f2*f2, n2), weights_conv3 (n2, f3*f3), biases
+        (n, 1). The spatial index is column-major, dy + f*dx (dy the kernel row), because SRCNN.m does
+        ``reshape(weights_conv1, f1, f1, n1)`` and imfilter correlates with the first index as the row.
+    source : path, for messages
+
+    Notes
+    -----
+    w1 = W1.reshape(f1, f1, n1, order="F").transpose(2, 0, 1)[:, None]; w2 = W2.reshape(n1, f2, f2, n2,
+    order="F").transpose(3, 0, 1, 2); w3 = W3.reshape(n2, f3, f3, order="F")[None]; biases flattened
+    (the conversion in the weights' README).
+    """
+    missing = [k for k in MAT_NAMES if k not in mat]
+    if missing:
+        raise UserError(f"{source}: not the authors' SRCNN weights: no variable(s) {', '.join(missing)}")
+    W1, W2, W3 = (np.asarray(mat[f"weights_conv{i}"]) for i in (1, 2, 3))
+    if W2.ndim == 2:  # MATLAB drops a trailing singleton dimension (n2 = 1)
+        W2 = W2[:, :, None]
+    if (W1.ndim, W2.ndim, W3.ndim) != (2, 3, 2):
+        raise UserError(f"{source}: weights_conv1/2/3 of shapes {W1.shape}, {W2.shape}, {W3.shape}; "
+                        "expected (f1*f1, n1), (n1, f2*f2, n2), (n2, f3*f3)")
+    f1, f2, f3 = (_kernel_side(n, source, i) for i, n in ((1, W1.shape[0]), (2, W2.shape[1]), (3, W3.shape[1])))
+    return dict(
+        w1=W1.reshape(f1, f1, W1.shape[1], order="F").transpose(2, 0, 1)[:, None],
+        w2=W2.reshape(W2.shape[0], f2, f2, W2.shape[2], order="F").transpose(3, 0, 1, 2),
+        w3=W3.reshape(W3.shape[0], f3, f3, order="F")[None],
+        **{f"b{i}": np.asarray(mat[f"biases_conv{i}"]).reshape(-1) for i in (1, 2, 3)},
+    )
+
+
+def _kernel_side(n, source, layer):
+    side = math.isqrt(n)
+    if side * side != n:
+        raise UserError(f"{source}: weights_conv{layer} holds {n} taps per filter, not a square kernel")
+    return side
+
+
+def scale_from_name(path):
+    """3 for a file named ``x3.npz`` / ``x3.mat``, else None (the authors' files say it only so)."""
+    m = re.fullmatch(r"x(\d+)", Path(path).stem)
+    return int(m.group(1)) if m else None
 
 
 def _shapes(f1, f2, f3, n1, n2):

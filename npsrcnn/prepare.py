@@ -42,8 +42,39 @@ def load_y(path):
     return y_channel(img)
 
 
-def build_parser():
-    p = ArgumentParser(prog="python -m npsrcnn.prepare", description=__doc__.split("\n\n")[0])
+PROG = "python -m npsrcnn.prepare"
+
+
+def cut_patches(files, scale, input_size, label_size, stride, progress=False):
+    """Yield (data, label) patch arrays image by image, as :func:`npsrcnn.patches.extract_patches`.
+
+    UserError names the first image that is not 8-bit or is smaller than one patch after modcrop.
+    `progress` shows a tqdm bar over the images on stderr.
+    """
+    if progress:
+        from tqdm import tqdm
+
+        files = tqdm(files, desc="patches", unit="img", file=sys.stderr, leave=False)
+    for path in files:
+        y = load_y(path)
+        H, W = modcrop(y, scale).shape
+        if H < input_size or W < input_size:
+            raise UserError(f"{path}: {H}x{W} after modcrop to scale {scale}, smaller than one"
+                            f" {input_size}x{input_size} patch")
+        yield extract_patches(y, scale, input_size, label_size, stride)
+
+
+def patch_attrs(files, scale, input_size, label_size, stride, command):
+    """The attributes every patch file records: how it was cut, from which images, by what."""
+    return dict(
+        scale=scale, input_size=input_size, label_size=label_size, stride=stride, images=len(files),
+        files="\n".join(Path(p).name for p in files), generator=f"npsrcnn {__version__} {command}",
+        layout="NCHW float32 in [0, 1]: Y of MATLAB rgb2ycbcr / 255; data = bicubic down+up, label = centre crop",
+    )
+
+
+def build_parser(prog=PROG):
+    p = ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     p.add_argument("--images", required=True, metavar="DIR", help="folder of training images (.bmp, .png, .jpg, .tif)")
     p.add_argument("--scale", type=int, required=True, metavar="S", help="upscaling factor (2, 3 or 4 in the paper)")
     p.add_argument("--out", required=True, metavar="FILE.h5", help="HDF5 file to write")
@@ -78,11 +109,9 @@ def resolve(args):
     return list_images(args.images), label_size
 
 
-@command("python -m npsrcnn.prepare")
-def main(argv=None):
-    from tqdm import tqdm
-
-    args = build_parser().parse_args(argv)
+@command(PROG)
+def main(argv, prog):
+    args = build_parser(prog).parse_args(argv)
     files, label_size = resolve(args)
     print(
         f"prepare: images={args.images} ({len(files)} files) scale={args.scale} input={args.input_size}"
@@ -90,22 +119,10 @@ def main(argv=None):
         flush=True,
     )
 
-    def pairs():
-        for path in tqdm(files, desc="patches", unit="img", file=sys.stderr, leave=False):
-            y = load_y(path)
-            H, W = modcrop(y, args.scale).shape
-            if H < args.input_size or W < args.input_size:
-                raise UserError(f"{path}: {H}x{W} after modcrop to scale {args.scale}, smaller than one"
-                                f" {args.input_size}x{args.input_size} patch")
-            yield extract_patches(y, args.scale, args.input_size, label_size, args.stride)
-
-    attrs = dict(
-        scale=args.scale, input_size=args.input_size, label_size=label_size, stride=args.stride,
-        source=str(Path(args.images).resolve()), images=len(files),
-        files="\n".join(p.name for p in files), generator=f"npsrcnn {__version__} prepare",
-        layout="NCHW float32 in [0, 1]: Y of MATLAB rgb2ycbcr / 255; data = bicubic down+up, label = centre crop",
-    )
-    count = write_patches(args.out, pairs(), args.input_size, label_size, attrs=attrs, overwrite=args.overwrite)
+    attrs = dict(patch_attrs(files, args.scale, args.input_size, label_size, args.stride, "prepare"),
+                 source=str(Path(args.images).resolve()))
+    pairs = cut_patches(files, args.scale, args.input_size, label_size, args.stride, progress=True)
+    count = write_patches(args.out, pairs, args.input_size, label_size, attrs=attrs, overwrite=args.overwrite)
     print(f"prepare: wrote {count} patches from {len(files)} images to {args.out}")
     return 0
 

@@ -1,4 +1,4 @@
-"""Train SRCNN with the paper's recipe: ``python -m npsrcnn.train``.
+"""Train SRCNN with the paper's recipe: ``npsrcnn train`` (or ``python -m npsrcnn.train``).
 
 Defaults are the paper's (Dong et al., ECCV 2014): 9-1-5 network, x3, 33x33 Y-channel inputs and
 21x21 labels at stride 14, SGD with momentum 0.9 and per-layer rates (1e-4 for w1, w2; 1e-5 for the
@@ -9,16 +9,20 @@ N(0, 1e-3^2) (``--init paper``), which needs hours of SGD before it even matches
 Training data, first found: ``--train-h5 FILE``; ``--train-dir DIR``; ``$NPSRCNN_DATA/T91`` (or
 ``data/T91``); else the sample photographs shipped in scikit-image's wheel (``pip install -e
 .[photos]``), so a first run needs no network. Validation, first found: ``--val-dir``;
-``$NPSRCNN_DATA/Set5`` (or ``data/Set5``); three photos held out from training. Everything the run writes goes to ``--out`` (default ``runs/<arch>-x<scale>``):
-``checkpoint.h5`` (atomic, every ``--checkpoint-every`` steps, each epoch and at the end),
-``model.h5`` (the final weights), ``log.jsonl`` (one line per epoch) and ``training.png``.
+``$NPSRCNN_DATA/Set5`` (or ``data/Set5``); three photos held out from training. Patches cut from
+images go to the shared cache (``--cache-dir``, ``$NPSRCNN_CACHE`` or ``data/cache``; see
+:mod:`npsrcnn.patchcache`), where the next run with the same images and parameters finds them. What
+the run itself writes goes to ``--out`` (default ``runs/<arch>-x<scale>``), created only once the
+data and settings are checked: ``checkpoint.h5`` (atomic, every ``--checkpoint-every`` steps, each
+epoch and at the end), ``model.h5`` (the final weights), ``log.jsonl`` (one line per epoch) and
+``training.png``.
 
 Examples::
 
-    python -m npsrcnn.train                                   # paper recipe, offline default data
-    python -m npsrcnn.train --train-dir data/T91 --val-dir data/Set5 --epochs 200 --out runs/t91-x3
-    python -m npsrcnn.train --arch 9-5-5 --scale 2 --train-h5 t91_x2_955.h5
-    python -m npsrcnn.train --out runs/t91-x3 --resume        # continue after Ctrl-C or a crash
+    npsrcnn train                                             # paper recipe, offline default data
+    npsrcnn train --train-dir data/T91 --val-dir data/Set5 --epochs 200 --out runs/t91-x3
+    npsrcnn train --arch 9-5-5 --scale 2 --train-h5 t91_x2_955.h5
+    npsrcnn train --out runs/t91-x3 --resume                  # continue after Ctrl-C or a crash
 """
 import json
 import signal
@@ -27,7 +31,7 @@ import time
 from pathlib import Path
 
 from . import __version__
-from ._cli import ArgumentParser, UserError, atomic_output, command, set_threads
+from ._cli import ArgumentParser, UserError, atomic_output, command, new_folder, set_threads
 
 PROG = "python -m npsrcnn.train"
 # scikit-image's shipped photographs used when no training set is given (all 8-bit, no alpha).
@@ -39,8 +43,8 @@ CHECKPOINT, MODEL, LOG, PLOT = "checkpoint.h5", "model.h5", "log.jsonl", "traini
 RESUME_KEYS = ("arch", "n1", "n2", "scale", "batch_size", "lr", "momentum", "loss", "init", "seed", "stride")
 
 
-def build_parser():
-    p = ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+def build_parser(prog=PROG):
+    p = ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     p.add_argument("--arch", default="9-1-5", help="filter sizes f1-f2-f3 (9-1-5, 9-3-5, 9-5-5; default %(default)s)")
     p.add_argument("--n1", type=int, metavar="N", default=64, help="channels after layer 1 (default %(default)s)")
     p.add_argument("--n2", type=int, metavar="N", default=32, help="channels after layer 2 (default %(default)s)")
@@ -57,15 +61,19 @@ def build_parser():
     p.add_argument("--seed", type=int, metavar="N", default=0, help="seeds the initialisation and the patch order (default %(default)s)")
     p.add_argument("--threads", type=int, metavar="N", default=None, help="Numba and BLAS threads (default: all cores)")
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--train-dir", metavar="DIR", help="folder of training images (patches are cut into --out)")
-    src.add_argument("--train-h5", metavar="FILE", help="patch file from `python -m npsrcnn.prepare`")
+    src.add_argument("--train-dir", metavar="DIR", help="folder of training images (cut into patches in --cache-dir)")
+    src.add_argument("--train-h5", metavar="FILE", help="patch file from `npsrcnn prepare`")
     p.add_argument("--val-dir", metavar="DIR", help="folder of validation images (default: Set5 beside T91, or held-out photos)")
     p.add_argument("--stride", type=int, metavar="N", default=14, help="patch stride when cutting patches from images (default %(default)s)")
+    p.add_argument("--cache-dir", metavar="DIR",
+                   help="where patches cut from images are kept for every run to reuse "
+                        "(default: $NPSRCNN_CACHE, else data/cache)")
     p.add_argument("--out", metavar="DIR", help="run folder (default runs/<arch>-x<scale>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     p.add_argument("--overwrite", action="store_true", help="start over in an --out that already holds a run")
     p.add_argument("--checkpoint-every", type=int, metavar="N", default=500, help="steps between checkpoints (default %(default)s)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar (one line per epoch only)")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (it shows the epoch's steps, the whole run's ETA, loss and patches/s)")
     p.add_argument("--version", action="version", version=f"npsrcnn {__version__}")
     return p
 
@@ -85,7 +93,7 @@ def photo_dir():
         import skimage
     except ImportError:
         raise UserError("no training data: pass --train-dir or --train-h5, fetch T91 with "
-                        "`python -m npsrcnn.data fetch`, or install the offline photos: pip install -e '.[photos]'") from None
+                        "`npsrcnn data fetch`, or install the offline photos: pip install -e '.[photos]'") from None
     return Path(skimage.__file__).parent / "data"
 
 
@@ -106,7 +114,7 @@ def resolve_data(args):
         if not files:
             raise UserError(f"no training data: scikit-image's photos are missing from {folder}")
         train = ("images", files, f"{len(files)} scikit-image sample photos (offline default; "
-                                  f"fetch T91 with `python -m npsrcnn.data fetch` for the paper's set)")
+                                  f"fetch T91 with `npsrcnn data fetch` for the paper's set)")
     if args.val_dir:
         val, val_words = list_images(args.val_dir), f"images in {args.val_dir}"
     elif (root / "Set5").is_dir():
@@ -126,41 +134,6 @@ def _has_skimage():
     except ImportError:
         return False
     return True
-
-
-def build_patch_file(files, out_dir, scale, label_size, stride, progress):
-    """Cut patches from `files` into out_dir/train_x<scale>.h5, reusing it when made from the same inputs."""
-    import h5py
-
-    from .patches import extract_patches, read_info, write_patches
-    from .prepare import load_y
-
-    path = out_dir / f"train_x{scale}_{label_size}_s{stride}.h5"
-    sources = json.dumps([str(Path(f).resolve()) for f in files])
-    if path.is_file():
-        try:
-            read_info(path)
-            with h5py.File(path, "r") as f:
-                if f.attrs.get("sources") == sources:
-                    return path
-        except (UserError, OSError):
-            pass
-
-    def pairs():
-        it = files
-        if progress:
-            from tqdm import tqdm
-
-            it = tqdm(files, desc="patches", unit="img", file=sys.stderr, leave=False)
-        for f in it:
-            y = load_y(f)
-            if min(y.shape) < 33:
-                raise UserError(f"{f}: {y.shape[0]}x{y.shape[1]} is smaller than one 33x33 training patch")
-            yield extract_patches(y, scale, label_size=label_size, stride=stride)
-
-    write_patches(path, pairs(), label_size=label_size, attrs=dict(scale=scale, stride=stride, sources=sources),
-                  overwrite=True)
-    return path
 
 
 def he_init(params, seed):
@@ -315,8 +288,8 @@ def resolve_config(args):
 
 
 @command(PROG)
-def main(argv=None):
-    args = build_parser().parse_args(argv)
+def main(argv, prog):
+    args = build_parser(prog).parse_args(argv)
     if args.threads is not None:
         if args.threads < 1:
             raise UserError("--threads must be at least 1")
@@ -330,18 +303,17 @@ def main(argv=None):
         raise UserError(f"{out} already holds a run; pass --resume to continue it or --overwrite to start over")
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file, not a folder")
-    return train(args, cfg, out)
+    return train(args, cfg, out, prog)
 
 
-def train(args, cfg, out):
+def train(args, cfg, out, prog=PROG):
     from .model import SRCNN
     from .optim import SGD, paper_learning_rates
-    from .patches import label_size_for, read_info
+    from .patches import INPUT_SIZE, label_size_for, read_info
 
     f1, f2, f3 = (int(k) for k in cfg["arch"].split("-"))
     (kind, source, words), val_files, val_words = resolve_data(args)
     progress = not args.no_progress
-    out.mkdir(parents=True, exist_ok=True)
 
     if args.resume:
         model, opt_state, state, saved = load_checkpoint(out / CHECKPOINT)
@@ -357,12 +329,15 @@ def train(args, cfg, out):
         for stale in out.glob(".*.tmp*"):  # left by a kill -9 during a write (see _cli.atomic_output)
             stale.unlink()
     else:
+        saved = None
         model = SRCNN(f1, f2, f3, n1=cfg["n1"], n2=cfg["n2"], seed=cfg["seed"], scale=cfg["scale"])
         if cfg["init"] == "he":
             he_init(model.params, cfg["seed"])
         opt_state, state = None, dict(epoch=0, batch=0, step=0, seconds=0.0, history=[])
     border = model.border
-    label_size = label_size_for(33, border)
+    label_size = label_size_for(INPUT_SIZE, border)
+    validate = Validator(val_files, cfg["scale"])  # reads the validation images: a bad one stops us before any cutting
+    key = None
     if kind == "h5":
         h5 = source
         info = read_info(h5)
@@ -373,27 +348,44 @@ def train(args, cfg, out):
         file_scale = info["attrs"].get("scale")
         if file_scale is not None and int(file_scale) != cfg["scale"]:
             raise UserError(f"{h5} holds x{int(file_scale)} patches but --scale is {cfg['scale']}")
+        origin = ""
     else:
-        h5 = build_patch_file(source, out, cfg["scale"], label_size, cfg["stride"], progress)
-        info = read_info(h5)
+        from .patchcache import cache_dir, cached_patches, patch_key
+
+        key = patch_key(source, cfg["scale"], INPUT_SIZE, label_size, cfg["stride"])
+        if (saved or {}).get("patch_key", key) != key:
+            raise UserError(f"--resume: the images of {words} changed since the run in {out} began; "
+                            "use the same data or a new --out")
+        folder = cache_dir(args.cache_dir)
+        with new_folder(folder):  # refused below, the run leaves neither a new cache folder nor patches it cut
+            h5, cut_now = cached_patches(source, cfg["scale"], INPUT_SIZE, label_size, cfg["stride"], folder,
+                                         key=key, progress=progress)
+            info = read_info(h5)
+            if info["n"] < cfg["batch_size"]:
+                if cut_now:
+                    h5.unlink()
+                raise _too_few(h5, info["n"], cfg["batch_size"])
+        origin = " (cut now)" if cut_now else " (cached)"
     n_patches = info["n"]
     steps_per_epoch = n_patches // cfg["batch_size"]
     if steps_per_epoch < 1:
-        raise UserError(f"{h5}: {n_patches} patches, fewer than one batch of {cfg['batch_size']}")
+        raise _too_few(h5, n_patches, cfg["batch_size"])
 
     lrs = paper_learning_rates(cfg["lr"])
     opt = SGD(model.params, lrs, momentum=cfg["momentum"])
     if opt_state is not None:
         opt.load_state_dict(opt_state)
-    validate = Validator(val_files, cfg["scale"])
     run_config = dict(train_config=cfg, train_data=words, patches=n_patches, validation=val_words,
                       learning_rates=lrs, npsrcnn=__version__)
+    if key is not None:
+        run_config["patch_key"] = key
+    out.mkdir(parents=True, exist_ok=True)  # only now: a run refused above leaves no empty folder
 
-    print(f"npsrcnn {__version__} train: {cfg['arch']} x{cfg['scale']}, {cfg['epochs']} epochs of "
-          f"{steps_per_epoch} steps (batch {cfg['batch_size']}), loss {cfg['loss']}, init {cfg['init']}, "
+    print(f"npsrcnn {__version__} train: {cfg['arch']} x{cfg['scale']}, {_plural(cfg['epochs'], 'epoch')} of "
+          f"{_plural(steps_per_epoch, 'step')} (batch {cfg['batch_size']}), loss {cfg['loss']}, init {cfg['init']}, "
           f"momentum {cfg['momentum']}, seed {cfg['seed']}", file=sys.stderr)
     print(f"  learning rates: {', '.join(f'{k} {v:g}' for k, v in lrs.items())}", file=sys.stderr)
-    print(f"  training data: {words}: {n_patches} patches from {h5}", file=sys.stderr)
+    print(f"  training data: {words}: {n_patches} patches from {h5}{origin}", file=sys.stderr)
     print(f"  validation: {val_words}"
           + (f" (bicubic {validate.bicubic:.2f} dB)" if validate.bicubic is not None else ""), file=sys.stderr)
     print(f"  output: {out}/" + (f", resuming at epoch {state['epoch'] + 1} step {state['step']}" if args.resume else ""),
@@ -402,7 +394,7 @@ def train(args, cfg, out):
     stop = _StopFlag()
     previous = signal.signal(signal.SIGINT, stop)
     try:
-        status = _loop(model, opt, cfg, state, h5, steps_per_epoch, validate, out, run_config, progress, stop)
+        status = _loop(model, opt, cfg, state, h5, steps_per_epoch, validate, out, run_config, progress, stop, prog)
     finally:
         signal.signal(signal.SIGINT, previous)
     if status:
@@ -419,7 +411,7 @@ def train(args, cfg, out):
     return 0
 
 
-def _loop(model, opt, cfg, state, h5, steps_per_epoch, validate, out, run_config, progress, stop):
+def _loop(model, opt, cfg, state, h5, steps_per_epoch, validate, out, run_config, progress, stop, prog=PROG):
     """The epochs; returns an exit status when it stops early (Ctrl-C: 130, a non-finite loss or weight: 1), else None."""
     import numpy as np
 
@@ -432,6 +424,7 @@ def _loop(model, opt, cfg, state, h5, steps_per_epoch, validate, out, run_config
     def checkpoint():
         save_checkpoint(ckpt, model, opt, state, run_config)
 
+    started = (time.perf_counter(), state["step"])  # the pace of this process's steps gives the run's ETA
     while state["epoch"] < cfg["epochs"]:
         epoch = state["epoch"]
         batches = iter_batches(h5, bs, seed=cfg["seed"] * 100003 + epoch, drop_last=True)
@@ -464,7 +457,7 @@ def _loop(model, opt, cfg, state, h5, steps_per_epoch, validate, out, run_config
                 if bar:
                     bar.close()
                 where = f"{ckpt} (step {_saved_step(ckpt)})" if ckpt.is_file() else "none was written yet"
-                print(f"{PROG}: error: {bad} at step {state['step'] + 1} (epoch {epoch + 1}); "
+                print(f"{prog}: error: {bad} at step {state['step'] + 1} (epoch {epoch + 1}); "
                       f"stopped without saving. Last good checkpoint: {where}. Try a smaller --lr.", file=sys.stderr)
                 return 1
             state["step"] += 1
@@ -472,14 +465,15 @@ def _loop(model, opt, cfg, state, h5, steps_per_epoch, validate, out, run_config
             losses.append(float(loss))
             n_done += 1
             if bar:
-                bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", patches_s=f"{n_done * bs / seconds:.0f}")
+                bar.set_postfix(run_eta=run_eta(started, state["step"], cfg["epochs"] * steps_per_epoch),
+                                loss=f"{np.mean(losses[-50:]):.4f}", patches_s=f"{n_done * bs / seconds:.0f}")
                 bar.update(1)
             if stop.set or state["step"] % cfg["checkpoint_every"] == 0:
                 checkpoint()
             if stop.set:
                 if bar:
                     bar.close()
-                print(f"{PROG}: interrupted at step {state['step']}; checkpoint saved to {ckpt}; "
+                print(f"{prog}: interrupted at step {state['step']}; checkpoint saved to {ckpt}; "
                       f"continue with --resume --out {out}", file=sys.stderr)
                 return 130
         if bar:
@@ -499,6 +493,29 @@ def _loop(model, opt, cfg, state, h5, steps_per_epoch, validate, out, run_config
             line += f", validation PSNR {val:.2f} dB (bicubic {validate.bicubic:.2f}, {val - validate.bicubic:+.2f})"
         print(line, file=sys.stderr)
     return None
+
+
+def run_eta(started, step, total, now=None):
+    """Time left for the whole run (all epochs), as tqdm prints times, at the pace since `started`.
+
+    `started` is (time.perf_counter(), step) when this process began; `step` the steps done so far of
+    `total`. Wall clock, so checkpoints and, after the first epoch, validation count too.
+    """
+    from tqdm import tqdm
+
+    t0, s0 = started
+    if step <= s0:
+        return "?"
+    now = time.perf_counter() if now is None else now
+    return tqdm.format_interval((now - t0) / (step - s0) * (total - step))
+
+
+def _too_few(h5, n, batch_size):
+    return UserError(f"{h5}: {n} patches, fewer than one batch of {batch_size}")
+
+
+def _plural(n, word):
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _saved_step(path):

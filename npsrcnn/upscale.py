@@ -1,4 +1,4 @@
-"""Upscale your own images with SRCNN: ``python -m npsrcnn.upscale IN [IN ...] -o OUT --scale S``.
+"""Upscale your own images with SRCNN: ``npsrcnn upscale IN [IN ...] -o OUT --scale S``.
 
 Colour images go through YCbCr (MATLAB's BT.601 ``rgb2ycbcr``): the network sharpens Y, Cb and Cr
 are upscaled bicubically, then back to RGB. Grayscale stays grayscale; an alpha channel is upscaled
@@ -15,36 +15,31 @@ code 2, keeping the outputs of the inputs before it.
 
 Examples::
 
-    python -m npsrcnn.upscale photo.png -o photo_x3.png --scale 3
-    python -m npsrcnn.upscale a.png b.jpg -o upscaled/ --scale 2 --weights runs/9-1-5-x2/model.h5
-    python -m npsrcnn.upscale scan.tif -o out.png --scale 3 --weights "srcnn_matlab_weights/9-5-5(ImageNet)/x3.npz"
+    npsrcnn upscale photo.png -o photo_x3.png --scale 3                  # the shipped x3 weights
+    npsrcnn upscale a.png b.jpg -o upscaled/ --scale 2 --weights runs/9-1-5-x2/model.h5
+    npsrcnn upscale scan.tif -o out.png --scale 3 --weights "srcnn_matlab_weights/9-5-5(ImageNet)/x3.mat"
 """
 import sys
-from importlib import resources
 from pathlib import Path
 
 from . import __version__
 from ._cli import ArgumentParser, UserError, check_output_path, command
+from .pretrained import load_weights, shipped_weights  # noqa: F401  (shipped_weights: importable from here, as before)
 
 PROG = "python -m npsrcnn.upscale"
 IMAGE_SUFFIXES = (".png", ".bmp", ".tif", ".tiff")
 BAND_ROWS = 256  # output rows per band (the engine strips each band further to bound its buffers)
 
 
-def shipped_weights(scale):
-    """Path of the weights shipped with the package for `scale` (npsrcnn/weights/x<scale>.h5), or None."""
-    ref = resources.files("npsrcnn") / "weights" / f"x{scale}.h5"
-    return Path(str(ref)) if ref.is_file() else None
-
-
-def build_parser():
-    p = ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+def build_parser(prog=PROG):
+    p = ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     p.add_argument("inputs", nargs="+", metavar="IN", help="image files (PNG, BMP, TIFF, JPEG, ...)")
     p.add_argument("-o", "--out", metavar="OUT", required=True,
                    help="output file (one input, with an image suffix) or folder (written as <name>_x<S>.png)")
     p.add_argument("--scale", type=int, metavar="S", required=True, help="upscaling factor the weights were trained for")
-    p.add_argument("--weights", metavar="FILE", help="our model .h5 (from npsrcnn.train) or the authors' .npz "
-                                     "(default: the weights shipped for --scale)")
+    p.add_argument("--weights", metavar="NAME|FILE",
+                   help="x2, x3, x4 (the shipped weights), our .h5 (from train), or the authors' .npz or .mat "
+                        "(default: the weights shipped for --scale)")
     p.add_argument("--padding", choices=("replicate", "zero"), default="replicate",
                    help="how each layer pads the borders (default %(default)s, as the authors' MATLAB code)")
     p.add_argument("--band-rows", type=int, metavar="N", default=BAND_ROWS, help="output rows per band (memory vs. speed)")
@@ -174,21 +169,9 @@ def upscale_image(img, model, scale, padding="replicate", band_rows=BAND_ROWS):
 # ------------------------------------------------------------------------------------ the command
 
 
-def load_weights(path, scale):
-    """The model for `scale`: `path` (our .h5 or the authors' .npz) or the shipped weights."""
-    from .evaluate import load_model
-
-    if path is None:
-        path = shipped_weights(scale)
-        if path is None:
-            raise UserError(f"no weights ship with this version for x{scale}; pass --weights (a model.h5 from "
-                            "`python -m npsrcnn.train` or the authors' x<S>.npz)")
-    return load_model(path, scale), Path(path)
-
-
 @command(PROG)
-def main(argv=None):
-    args = build_parser().parse_args(argv)
+def main(argv, prog):
+    args = build_parser(prog).parse_args(argv)
     if args.scale < 2:
         raise UserError("--scale must be 2 or more")
     if args.band_rows < 1:
@@ -205,8 +188,8 @@ def main(argv=None):
             raise UserError(f"output {dst} exists; pass --overwrite to replace it")
     if folder is None:
         check_output_path(outs[0], overwrite=args.overwrite)
-    model, wpath = load_weights(args.weights, args.scale)
-    print(f"npsrcnn {__version__} upscale: x{args.scale} with {model.arch} weights {wpath}", file=sys.stderr)
+    model, words = load_weights(args.weights, args.scale)
+    print(f"npsrcnn {__version__} upscale: x{args.scale} with {model.arch} weights {words}", file=sys.stderr)
 
     from .imageio import read_image, write_image
 

@@ -4,8 +4,11 @@ The datasets are found through one setting, the environment variable ``NPSRCNN_D
 ``T91/``, ``Set5/``, ``Set14/``, ``BSD100/``), defaulting to ``data/`` in the repository. The authors'
 released weights are found through ``NPSRCNN_REF_WEIGHTS`` (default ``../shared/reference/srcnn_matlab_weights``).
 ``.ci/run`` points both at ``../shared``. Tests that need them skip, saying so, when they are absent.
+Training's patch cache (``NPSRCNN_CACHE``) is a temporary folder shared by the session.
 """
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +22,12 @@ def data_dir():
 
 def ref_weights_dir():
     return Path(os.environ.get("NPSRCNN_REF_WEIGHTS", REPO.parent / "shared" / "reference" / "srcnn_matlab_weights"))
+
+
+@pytest.fixture(autouse=True)
+def _patch_cache(tmp_path_factory, monkeypatch):
+    """Training runs cut patches into one cache for the whole session, never into the repository's data/cache."""
+    monkeypatch.setenv("NPSRCNN_CACHE", str(tmp_path_factory.getbasetemp() / "patch-cache"))
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +54,11 @@ def assert_one_line_error(rc, err, text):
     lines = [line for line in err.splitlines() if "error:" in line]
     assert len(lines) == 1 and text in lines[0], err
     assert "Traceback" not in err
+
+
+def run_python(*args, cwd=None, timeout=120):
+    """``python *args`` in a subprocess that imports this checkout's npsrcnn (PYTHONPATH), from any `cwd`."""
+    path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, PYTHONPATH=path, NUMBA_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2", OMP_NUM_THREADS="2")
+    return subprocess.run([sys.executable, *map(str, args)], cwd=cwd or REPO, env=env, capture_output=True,
+                          text=True, timeout=timeout)

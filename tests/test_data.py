@@ -205,7 +205,7 @@ def test_bad_bytes_on_server_are_rejected(fake, server, tmp_path, how, capsys):
     assert all((dest / "Set5" / n).read_bytes() == b for n, b in files.items() if n != "f1.bmp")
     assert len(err) == 2 and err[0].startswith("Set5/f1.bmp: ")
     assert ("checksum mismatch (got " if how == "corrupt" else "wrong size") in err[0]
-    assert err[1].startswith("npsrcnn.data: error: 1 of 5 files failed")
+    assert err[1].startswith("python -m npsrcnn.data: error: 1 of 5 files failed")
     assert sum(name == "f1.bmp" for name, _ in server.requests) == 1  # a bad file is not a transient error
 
 
@@ -318,7 +318,7 @@ def test_unreachable_server_stops_after_three_files(fake, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2
     assert len(err) == 4 and all("network error: cannot reach 127.0.0.1" in line for line in err[:3])
-    assert err[3].startswith("npsrcnn.data: error: 5 of 5 files failed (network error: 3, not attempted: 2)")
+    assert err[3].startswith("python -m npsrcnn.data: error: 5 of 5 files failed (network error: 3, not attempted: 2)")
     assert "Traceback" not in "".join(err)
     assert list((tmp_path / "Set5").iterdir()) == []
 

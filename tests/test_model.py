@@ -1,5 +1,6 @@
 """SRCNN: whole-network gradients, strip-wise predict, HDF5 round trip, the authors' released weights."""
 import json
+import sys
 
 import h5py
 import numpy as np
@@ -242,3 +243,82 @@ def test_malformed_npz_raises_user_error(tmp_path, how, message):
         np.savez(path, **arrays)
     with pytest.raises(UserError, match=message):
         SRCNN.from_npz(path)
+
+
+# ------------------------------------------------------------------------------- the authors' .mat files
+
+
+@pytest.mark.parametrize("name", RELEASED)
+def test_mat_gives_the_same_network_as_npz(ref_weights, name):
+    """The released .mat read directly equals the reference .npz made from it, bit for bit, before and after loading."""
+    pytest.importorskip("scipy")
+    from scipy.io import loadmat
+
+    arrays = model_module.mat_to_arrays(loadmat(ref_weights / f"{name}.mat"), name)
+    with np.load(ref_weights / f"{name}.npz") as npz:
+        assert sorted(arrays) == sorted(npz.files)
+        for k in NAMES:
+            assert arrays[k].dtype == np.float64 and arrays[k].shape == npz[k].shape
+            np.testing.assert_array_equal(arrays[k], npz[k], err_msg=k)
+    a, b = SRCNN.from_mat(ref_weights / f"{name}.mat"), SRCNN.from_npz(ref_weights / f"{name}.npz")
+    assert a.arch == b.arch == name.split("(")[0] and a.scale == b.scale == int(name[-1])
+    for k in NAMES:
+        np.testing.assert_array_equal(a.params[k], b.params[k], err_msg=k)
+
+
+def matlab_layout(m):
+    """The variables SRCNN.m reads, written out tap by tap from the weights' README: W1[dy + f1*dx, o] ..."""
+    p = {k: v.astype(np.float64) for k, v in m.params.items()}
+    (f1, f2, f3), n1, n2 = m.f, m.n1, m.n2
+    W1, W2, W3 = np.zeros((f1 * f1, n1)), np.zeros((n1, f2 * f2, n2)), np.zeros((n2, f3 * f3))
+    for dy in range(f1):
+        for dx in range(f1):
+            W1[dy + f1 * dx, :] = p["w1"][:, 0, dy, dx]
+    for dy in range(f2):
+        for dx in range(f2):
+            W2[:, dy + f2 * dx, :] = p["w2"][:, :, dy, dx].T
+    for dy in range(f3):
+        for dx in range(f3):
+            W3[:, dy + f3 * dx] = p["w3"][0, :, dy, dx]
+    return dict(weights_conv1=W1, weights_conv2=W2, weights_conv3=W3,
+                **{f"biases_conv{i}": p[f"b{i}"][:, None] for i in (1, 2, 3)})
+
+
+@pytest.mark.parametrize("f", [(9, 1, 5), (9, 3, 5), (5, 3, 3)])
+def test_from_mat_undoes_matlab_column_major_layout(tmp_path, f):
+    scipy_io = pytest.importorskip("scipy.io")
+    m = random_model(f, n1=6, n2=4)
+    scipy_io.savemat(tmp_path / "x4.mat", matlab_layout(m))
+    back = SRCNN.from_mat(tmp_path / "x4.mat")
+    assert back.arch == m.arch and back.scale == 4 and SRCNN.from_mat(tmp_path / "x4.mat", scale=2).scale == 2
+    for k in NAMES:
+        np.testing.assert_array_equal(back.params[k], m.params[k], err_msg=k)
+
+
+@pytest.mark.parametrize("how, message", [("missing", "no variable(s) biases_conv2"),
+                                          ("square", "weights_conv1 holds 80 taps per filter, not a square"),
+                                          ("rank", "weights_conv1/2/3 of shapes"),
+                                          ("junk", "not a readable MATLAB .mat file"),
+                                          ("absent", "no such weights file")])
+def test_malformed_mat_raises_user_error(tmp_path, how, message):
+    scipy_io = pytest.importorskip("scipy.io")
+    mat = matlab_layout(random_model((3, 1, 3)))
+    path = tmp_path / "x3.mat"
+    if how == "missing":
+        del mat["biases_conv2"]
+    elif how == "square":
+        mat["weights_conv1"] = np.zeros((80, 4))
+    elif how == "rank":
+        mat["weights_conv3"] = np.zeros((3, 9, 1, 2))
+    if how == "junk":
+        path.write_bytes(b"MATLAB 5.0 MAT-file, but not really")
+    elif how != "absent":
+        scipy_io.savemat(path, mat)
+    with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        SRCNN.from_mat(path)
+
+
+def test_from_mat_without_scipy_names_the_extra(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "scipy.io", None)  # `from scipy.io import ...` raises ImportError
+    with pytest.raises(UserError, match=r'needs SciPy: pip install "npsrcnn\[mat\]"'):
+        SRCNN.from_mat(tmp_path / "x3.mat")

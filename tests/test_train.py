@@ -1,6 +1,7 @@
 """python -m npsrcnn.train: outputs, checkpoints, resume, interruption, divergence and bad input."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -268,6 +269,106 @@ def test_resume_without_checkpoint_and_small_images_are_errors(images, tmp_path,
     rc = train_cli.main(["--train-dir", str(small), "--val-dir", str(images / "val"), "--out", str(tmp_path / "r")])
     assert rc == 2
     assert "smaller than one 33x33" in capsys.readouterr().err
+
+
+def _tree(root):
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+def test_runs_share_one_cached_patch_file_and_run_folders_hold_no_patches(images, tmp_path, capsys):
+    cache = tmp_path / "cache"
+    runs = [tmp_path / "a", tmp_path / "b"]
+    assert train_cli.main(args_for(images, runs[0], "--epochs", "1", "--cache-dir", str(cache))) == 0
+    err = capsys.readouterr().err
+    (patches,) = cache.iterdir()
+    assert f"train: 9-1-5 x3, 1 epoch of {STEPS} steps (batch 16)" in err
+    assert f"{PATCHES} patches from {patches} (cut now)" in err
+    assert train_cli.main(args_for(images, runs[1], "--epochs", "1", "--cache-dir", str(cache))) == 0
+    assert f"{PATCHES} patches from {patches} (cached)" in capsys.readouterr().err
+    assert list(cache.iterdir()) == [patches]
+    for run in runs:
+        assert _tree(run) == ["checkpoint.h5", "log.jsonl", "model.h5", "training.png"]
+        assert patches.name.endswith(f"-{SRCNN.load(run / 'model.h5').config['patch_key'][:16]}.h5")
+    a, b = final_params(runs[0]), final_params(runs[1])
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_train_h5_still_works_and_equals_cutting_the_same_images(images, tmp_path, capsys):
+    from npsrcnn import prepare
+
+    h5 = tmp_path / "t91.h5"
+    assert prepare.main(["--images", str(images / "train"), "--scale", "3", "--out", str(h5)]) == 0
+    common = ["--val-dir", str(images / "val"), "--batch-size", "16", "--no-progress", "--epochs", "1",
+              "--cache-dir", str(tmp_path / "cache")]
+    assert train_cli.main(["--train-h5", str(h5), "--out", str(tmp_path / "h5run"), *common]) == 0
+    assert f"training data: patch file {h5}: {PATCHES} patches from {h5}\n" in capsys.readouterr().err
+    assert not (tmp_path / "cache").exists()  # a patch file of the user's is used where it is
+    assert train_cli.main(["--train-dir", str(images / "train"), "--out", str(tmp_path / "dirrun"), *common]) == 0
+    a, b = final_params(tmp_path / "h5run"), final_params(tmp_path / "dirrun")
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def _one_tiny_image(d):
+    (d / "tiny").mkdir()
+    Image.fromarray(np.zeros((20, 40), np.uint8)).save(d / "tiny" / "t.png")
+    return d / "tiny"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--train-h5", "{tmp}/missing.h5"], "missing.h5: no such file"),
+    (["--train-dir", "{train}", "--epochs", "0"], "--epochs must be at least 1"),
+    (["--train-dir", "{train}", "--arch", "9-2-5"], "three odd filter sizes"),
+    (["--train-dir", "{train}", "--val-dir", "{tmp}/nope"], "nope: no such directory"),
+    (["--train-dir", "{tiny}"], "t.png: 18x39 after modcrop to scale 3, smaller than one 33x33 patch"),
+    (["--train-dir", "{train}", "--val-dir", "{notimg}"], "x.png: not an image file"),
+    (["--train-dir", "{train}", "--batch-size", "1000"], f"{PATCHES} patches, fewer than one batch of 1000"),
+])
+def test_a_refused_run_leaves_no_new_files(images, tmp_path, capsys, argv, message):
+    from conftest import assert_one_line_error
+
+    tiny = _one_tiny_image(tmp_path)
+    (tmp_path / "notimg").mkdir()
+    (tmp_path / "notimg" / "x.png").write_text("not a picture")
+    before = _tree(tmp_path)
+    argv = [a.format(tmp=tmp_path, train=images / "train", tiny=tiny, notimg=tmp_path / "notimg") for a in argv]
+    if "--val-dir" not in argv:
+        argv += ["--val-dir", str(images / "val")]
+    rc = train_cli.main(argv + ["--out", str(tmp_path / "runs" / "x3"), "--cache-dir", str(tmp_path / "cache"),
+                                "--no-progress"])
+    assert_one_line_error(rc, capsys.readouterr().err, message)
+    assert _tree(tmp_path) == before
+
+
+def test_resume_refuses_images_that_changed_in_the_same_folder(images, tmp_path, capsys):
+    train = tmp_path / "train"
+    train.mkdir()
+    for p in (images / "train").iterdir():
+        (train / p.name).write_bytes(p.read_bytes())
+    argv = ["--train-dir", str(train), "--val-dir", str(images / "val"), "--out", str(tmp_path / "run"),
+            "--batch-size", "16", "--no-progress"]
+    assert train_cli.main(argv + ["--epochs", "1"]) == 0
+    img = np.asarray(Image.open(train / "im0.png")).copy()
+    img[10, 10] ^= 8
+    Image.fromarray(img).save(train / "im0.png")
+    capsys.readouterr()
+    before = {f.name: f.read_bytes() for f in (tmp_path / "run").iterdir()}
+    assert train_cli.main(argv + ["--epochs", "2", "--resume"]) == 2
+    assert "--resume: the images of images in" in capsys.readouterr().err
+    assert {f.name: f.read_bytes() for f in (tmp_path / "run").iterdir()} == before
+
+
+def test_progress_bar_shows_the_whole_runs_eta(images, tmp_path, capsys):
+    argv = [a for a in args_for(images, tmp_path / "run", "--epochs", "2") if a != "--no-progress"]
+    assert train_cli.main(argv) == 0
+    err = capsys.readouterr().err
+    assert "train: 9-1-5 x3, 2 epochs of" in err and "epoch 2/2" in err
+    assert len(re.findall(r"run_eta=\d\d:\d\d", err)) >= 2 * (STEPS - 1)  # one per step but the first
+
+
+def test_run_eta_extrapolates_this_processs_pace():
+    assert train_cli.run_eta((100.0, 40), 40, 100, now=130.0) == "?"  # no step yet
+    assert train_cli.run_eta((100.0, 40), 50, 100, now=110.0) == "00:50"  # 1 s a step, 50 to go
+    assert train_cli.run_eta((0.0, 0), 1, 7201, now=1.5) == "3:00:00"
 
 
 def test_he_init_scales_with_fan_in():

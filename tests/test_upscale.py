@@ -214,7 +214,9 @@ def test_weights_of_another_architecture_are_refused(tmp_path, capsys):
 
 
 def test_without_weights_the_error_says_what_to_pass(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(up_cli, "shipped_weights", lambda scale: None)
+    from npsrcnn import pretrained
+
+    monkeypatch.setattr(pretrained, "shipped_weights", lambda scale: None)
     src = _saved(tmp_path / "in.png")
     assert up_cli.main([str(src), "-o", str(tmp_path / "o.png"), "--scale", "3"]) == 2
     assert "pass --weights" in capsys.readouterr().err

@@ -1,0 +1,80 @@
+"""Training patches cut once and shared by every run: a cache addressed by what the patches are made of.
+
+A training run on images (``--train-dir``, T91, the offline photos) needs them cut into 33x33 / 21x21
+patches, 95-134 MB for T91. Instead of each run writing its own copy into its ``--out``, the file
+lives in one cache folder under a name that ends in its key, the sha256 of
+
+- the sha256 of every image file, in the order they are cut (sorted by name),
+- every parameter of the cutting: scale, input size, label size, stride,
+- :data:`FORMAT`, the version of the cutting code (raised whenever what it produces changes),
+
+so a run with the same images and parameters, in any run folder, finds the file and skips the
+cutting, and a changed image or parameter can never pick up stale patches.
+
+Where: ``train --cache-dir DIR``, else ``$NPSRCNN_CACHE``, else ``data/cache`` (relative to the working
+directory, like ``runs/``). Files are named ``patches-x3-33-21-s14-<first 16 hex digits of the key>.h5``
+and written atomically (temporary file, fsync, rename): a reader, a concurrent run or a ``kill -9``
+sees the whole file or none. Deleting the folder is always safe; it only costs cutting again.
+"""
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from ._cli import UserError, new_folder
+
+FORMAT = 1
+DEFAULT_DIR = Path("data") / "cache"
+
+
+def cache_dir(flag=None):
+    """The cache folder: `flag` (``--cache-dir``), else ``$NPSRCNN_CACHE``, else ``data/cache``."""
+    return Path(flag or os.environ.get("NPSRCNN_CACHE") or DEFAULT_DIR)
+
+
+def patch_key(files, scale, input_size, label_size, stride):
+    """sha256 (hex) of the images' checksums, in order, and every patch-cutting parameter."""
+    from .data import sha256_file
+
+    doc = dict(format=FORMAT, images=[sha256_file(f) for f in files], scale=int(scale), input_size=int(input_size),
+               label_size=int(label_size), stride=int(stride))
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def cache_path(folder, key, scale, input_size, label_size, stride):
+    """Where the patches of `key` live in `folder` (the parameters in the name are for people)."""
+    return Path(folder) / f"patches-x{scale}-{input_size}-{label_size}-s{stride}-{key[:16]}.h5"
+
+
+def cached_patches(files, scale, input_size, label_size, stride, folder, key=None, progress=False):
+    """The patch file for `files` cut with these parameters: found in `folder`, or cut into it now.
+
+    Parameters
+    ----------
+    files : list of paths, in cutting order
+    scale, input_size, label_size, stride : int
+    folder : path of the cache (created if missing; removed again if the cutting fails)
+    key : str, optional, :func:`patch_key` of the same arguments when the caller has it already
+    progress : bool, a progress bar over the images while cutting
+
+    Returns
+    -------
+    path : Path of the patch file
+    cut_now : bool, True if this call wrote it
+    """
+    from .patches import read_info, write_patches
+    from .prepare import cut_patches, patch_attrs
+
+    key = key or patch_key(files, scale, input_size, label_size, stride)
+    path = cache_path(folder, key, scale, input_size, label_size, stride)
+    if path.is_file():
+        try:
+            if read_info(path)["attrs"].get("key") == key:
+                return path, False
+        except UserError:  # damaged since it was written: cut it again (the rename replaces it)
+            pass
+    with new_folder(folder):
+        pairs = cut_patches(files, scale, input_size, label_size, stride, progress=progress)
+        attrs = dict(patch_attrs(files, scale, input_size, label_size, stride, "train (patch cache)"), key=key)
+        write_patches(path, pairs, input_size, label_size, attrs=attrs, overwrite=True)
+    return path, True
