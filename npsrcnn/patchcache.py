@@ -5,7 +5,7 @@ patches, 95-134 MB for T91. Instead of each run writing its own copy into its ``
 lives in one cache folder under a name that ends in its key, the sha256 of
 
 - the sha256 of every image file, in the order they are cut (sorted by name),
-- every parameter of the cutting: scale, input size, label size, stride,
+- every parameter of the cutting: scale, input size, label size, stride, the downscaled copies,
 - :data:`FORMAT`, the version of the cutting code (raised whenever what it produces changes),
 
 so a run with the same images and parameters, in any run folder, finds the file and skips the
@@ -32,21 +32,24 @@ def cache_dir(flag=None):
     return Path(flag or os.environ.get("NPSRCNN_CACHE") or DEFAULT_DIR)
 
 
-def patch_key(files, scale, input_size, label_size, stride):
+def patch_key(files, scale, input_size, label_size, stride, factors=()):
     """sha256 (hex) of the images' checksums, in order, and every patch-cutting parameter."""
     from .data import sha256_file
 
     doc = dict(format=FORMAT, images=[sha256_file(f) for f in files], scale=int(scale), input_size=int(input_size),
                label_size=int(label_size), stride=int(stride))
+    if factors:  # absent when there are none, so the keys of caches cut before scale augmentation still hold
+        doc["factors"] = [float(f) for f in factors]
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
-def cache_path(folder, key, scale, input_size, label_size, stride):
+def cache_path(folder, key, scale, input_size, label_size, stride, factors=()):
     """Where the patches of `key` live in `folder` (the parameters in the name are for people)."""
-    return Path(folder) / f"patches-x{scale}-{input_size}-{label_size}-s{stride}-{key[:16]}.h5"
+    aug = f"-aug{len(factors)}" if factors else ""
+    return Path(folder) / f"patches-x{scale}-{input_size}-{label_size}-s{stride}{aug}-{key[:16]}.h5"
 
 
-def cached_patches(files, scale, input_size, label_size, stride, folder, key=None, progress=False):
+def cached_patches(files, scale, input_size, label_size, stride, folder, factors=(), key=None, progress=False):
     """The patch file for `files` cut with these parameters: found in `folder`, or cut into it now.
 
     Parameters
@@ -54,6 +57,7 @@ def cached_patches(files, scale, input_size, label_size, stride, folder, key=Non
     files : list of paths, in cutting order
     scale, input_size, label_size, stride : int
     folder : path of the cache (created if missing; removed again if the cutting fails)
+    factors : sequence of float, downscaled copies of each image also cut (:func:`npsrcnn.augment.scaled_copies`)
     key : str, optional, :func:`patch_key` of the same arguments when the caller has it already
     progress : bool, a progress bar over the images while cutting
 
@@ -65,8 +69,8 @@ def cached_patches(files, scale, input_size, label_size, stride, folder, key=Non
     from .patches import read_info, write_patches
     from .prepare import cut_patches, patch_attrs
 
-    key = key or patch_key(files, scale, input_size, label_size, stride)
-    path = cache_path(folder, key, scale, input_size, label_size, stride)
+    key = key or patch_key(files, scale, input_size, label_size, stride, factors)
+    path = cache_path(folder, key, scale, input_size, label_size, stride, factors)
     if path.is_file():
         try:
             if read_info(path)["attrs"].get("key") == key:
@@ -74,7 +78,8 @@ def cached_patches(files, scale, input_size, label_size, stride, folder, key=Non
         except UserError:  # damaged since it was written: cut it again (the rename replaces it)
             pass
     with new_folder(folder):
-        pairs = cut_patches(files, scale, input_size, label_size, stride, progress=progress)
-        attrs = dict(patch_attrs(files, scale, input_size, label_size, stride, "train (patch cache)"), key=key)
+        pairs = cut_patches(files, scale, input_size, label_size, stride, progress=progress, factors=factors)
+        attrs = dict(patch_attrs(files, scale, input_size, label_size, stride, "train (patch cache)"), key=key,
+                     factors=",".join(f"{f:g}" for f in factors) or "none")
         write_patches(path, pairs, input_size, label_size, attrs=attrs, overwrite=True)
     return path, True

@@ -45,12 +45,16 @@ def load_y(path):
 PROG = "python -m npsrcnn.prepare"
 
 
-def cut_patches(files, scale, input_size, label_size, stride, progress=False):
+def cut_patches(files, scale, input_size, label_size, stride, progress=False, factors=()):
     """Yield (data, label) patch arrays image by image, as :func:`npsrcnn.patches.extract_patches`.
 
-    UserError names the first image that is not 8-bit or is smaller than one patch after modcrop.
-    `progress` shows a tqdm bar over the images on stderr.
+    With `factors`, each image is followed by its copies downscaled by those factors
+    (:func:`npsrcnn.augment.scaled_copies`); a copy smaller than one patch is skipped. UserError names
+    the first image that is not 8-bit or is itself smaller than one patch after modcrop. `progress`
+    shows a tqdm bar over the images on stderr.
     """
+    from .augment import scaled_copies
+
     if progress:
         from tqdm import tqdm
 
@@ -61,7 +65,9 @@ def cut_patches(files, scale, input_size, label_size, stride, progress=False):
         if H < input_size or W < input_size:
             raise UserError(f"{path}: {H}x{W} after modcrop to scale {scale}, smaller than one"
                             f" {input_size}x{input_size} patch")
-        yield extract_patches(y, scale, input_size, label_size, stride)
+        for copy in scaled_copies(y, factors):
+            if min(modcrop(copy, scale).shape) >= input_size:
+                yield extract_patches(copy, scale, input_size, label_size, stride)
 
 
 def patch_attrs(files, scale, input_size, label_size, stride, command):

@@ -1,10 +1,13 @@
-"""Train SRCNN with the paper's recipe: ``npsrcnn train`` (or ``python -m npsrcnn.train``).
+"""Train SRCNN: ``npsrcnn train`` (or ``python -m npsrcnn.train``).
 
-Defaults are the paper's (Dong et al., ECCV 2014): 9-1-5 network, x3, 33x33 Y-channel inputs and
-21x21 labels at stride 14, SGD with momentum 0.9 and per-layer rates (1e-4 for w1, w2; 1e-5 for the
-biases and w3), batch 128, Caffe's EuclideanLoss (sum of squared errors / 2N). One departure, with
-a flag to undo it: weights start from He et al.'s Gaussian (``--init he``) instead of the paper's
-N(0, 1e-3^2) (``--init paper``), which needs hours of SGD before it even matches bicubic (README).
+Two named recipes set the defaults; every value of a recipe is also a flag that overrides it.
+``--recipe paper`` is the paper's setting (Dong et al., ECCV 2014): 9-1-5 network, 33x33 Y-channel
+inputs and 21x21 labels at stride 14, SGD with momentum 0.9 and per-layer rates (1e-4 for w1, w2;
+1e-5 for the biases and w3), batch 128, Caffe's EuclideanLoss (sum of squared errors / 2N), with one
+departure (``--init he`` instead of the paper's N(0, 1e-3^2), ``--init paper``, which needs hours of
+SGD before it even matches bicubic). ``--recipe fast`` trains with Adam, a cosine schedule, the 8
+flips/rotations of every patch and downscaled copies of the images (:data:`RECIPES`; docs/training.md
+measures each lever).
 
 Training data, first found: ``--train-h5 FILE``; ``--train-dir DIR``; ``$NPSRCNN_DATA/T91`` (or
 ``data/T91``); else the sample photographs shipped in scikit-image's wheel (``pip install -e
@@ -15,7 +18,10 @@ images go to the shared cache (``--cache-dir``, ``$NPSRCNN_CACHE`` or ``data/cac
 the run itself writes goes to ``--out`` (default ``runs/<arch>-x<scale>``), created only once the
 data and settings are checked: ``checkpoint.h5`` (atomic, every ``--checkpoint-every`` steps, each
 epoch and at the end), ``model.h5`` (the final weights), ``log.jsonl`` (one line per epoch) and
-``training.png``.
+``training.png``. Validation (the PSNR printed each epoch, and what a person may pick settings by) is
+never Set5, Set14 or BSD100 unless asked for: ``--val-dir``, else ``--val-images`` images held out of
+the training folder, else three held-out photos. ``--report-dir`` adds a test set's PSNR to the log,
+for curves only.
 
 Examples::
 
@@ -40,20 +46,41 @@ PHOTOS_TRAIN = ("astronaut.png", "brick.png", "camera.png", "coffee.png", "coins
 PHOTOS_VAL = ("chelsea.png", "moon.png", "motorcycle_right.png")
 CHECKPOINT, MODEL, LOG, PLOT = "checkpoint.h5", "model.h5", "log.jsonl", "training.png"
 # Flags that must match when resuming (the others, like --epochs, may change).
-RESUME_KEYS = ("arch", "n1", "n2", "scale", "batch_size", "lr", "momentum", "loss", "init", "seed", "stride")
+RESUME_KEYS = ("arch", "n1", "n2", "scale", "batch_size", "lr", "momentum", "loss", "init", "seed", "stride",
+               "optimizer", "schedule", "warmup", "lr_floor", "augment", "scale_aug", "patch_size", "val_images")
+# Named recipes: the defaults of the flags below that are None. docs/training.md measures each lever.
+RECIPES = {
+    "paper": dict(arch="9-1-5", epochs=20, batch_size=128, optimizer="sgd", lr=None, schedule="constant",
+                  warmup=0, lr_floor=0.0, augment="none", scale_aug="none", patch_size=33),
+    "fast": dict(arch="9-5-5", epochs=20, batch_size=128, optimizer="adam", lr=1e-3, schedule="cosine",
+                 warmup=0, lr_floor=0.01, augment="dihedral", scale_aug="0.9,0.8,0.7,0.6", patch_size=33),
+}
 
 
 def build_parser(prog=PROG):
     p = ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
-    p.add_argument("--arch", default="9-1-5", help="filter sizes f1-f2-f3 (9-1-5, 9-3-5, 9-5-5; default %(default)s)")
+    p.add_argument("--recipe", choices=sorted(RECIPES), default="paper",
+                   help="named defaults for the flags marked (recipe) (default %(default)s)")
+    p.add_argument("--arch", help="filter sizes f1-f2-f3 (9-1-5, 9-3-5, 9-5-5) (recipe)")
     p.add_argument("--n1", type=int, metavar="N", default=64, help="channels after layer 1 (default %(default)s)")
     p.add_argument("--n2", type=int, metavar="N", default=32, help="channels after layer 2 (default %(default)s)")
     p.add_argument("--scale", type=int, metavar="S", default=3, help="upscaling factor (default %(default)s)")
-    p.add_argument("--epochs", type=int, metavar="N", default=20, help="passes over the training patches (default %(default)s)")
-    p.add_argument("--batch-size", type=int, metavar="N", default=128, help="patches per SGD step (default %(default)s)")
-    p.add_argument("--lr", type=float, metavar="LR", default=None,
-                   help="rate of w1 and w2; b1, b2, w3, b3 get lr/10 (default 1e-4 for --loss caffe, 220.5x that for mean)")
+    p.add_argument("--epochs", type=int, metavar="N", help="passes over the training patches (recipe)")
+    p.add_argument("--batch-size", type=int, metavar="N", help="patches per step (recipe)")
+    p.add_argument("--optimizer", choices=("sgd", "adam"), help="momentum SGD (Caffe's) or Adam (recipe)")
+    p.add_argument("--lr", type=float, metavar="LR",
+                   help="rate of w1 and w2; b1, b2, w3, b3 get lr/10 (recipe; paper: 1e-4 for --loss caffe, "
+                        "220.5x that for mean)")
+    p.add_argument("--schedule", choices=("constant", "step", "cosine"),
+                   help="learning-rate schedule over the run: step = x0.1 at 50%% and 75%% (recipe)")
+    p.add_argument("--warmup", type=int, metavar="N", help="steps of linear learning-rate warm-up (recipe)")
+    p.add_argument("--lr-floor", type=float, metavar="F", help="cosine: final rate as a fraction of --lr (recipe)")
     p.add_argument("--momentum", type=float, metavar="M", default=0.9, help="SGD momentum (default %(default)s)")
+    p.add_argument("--augment", choices=("none", "dihedral"),
+                   help="dihedral: each patch pair in one of its 8 flips/rotations, drawn per step (recipe)")
+    p.add_argument("--scale-aug", metavar="F,F,..",
+                   help="also cut patches from copies of each image downscaled by these factors, or none (recipe)")
+    p.add_argument("--patch-size", type=int, metavar="N", help="input patch side; labels lose the border (recipe)")
     p.add_argument("--loss", choices=("caffe", "mean"), default="caffe",
                    help="caffe: sum of squared errors / 2N (the paper's); mean: per-pixel mean (default %(default)s)")
     p.add_argument("--init", choices=("he", "paper"), default="he",
@@ -63,7 +90,11 @@ def build_parser(prog=PROG):
     src = p.add_mutually_exclusive_group()
     src.add_argument("--train-dir", metavar="DIR", help="folder of training images (cut into patches in --cache-dir)")
     src.add_argument("--train-h5", metavar="FILE", help="patch file from `npsrcnn prepare`")
-    p.add_argument("--val-dir", metavar="DIR", help="folder of validation images (default: Set5 beside T91, or held-out photos)")
+    p.add_argument("--val-dir", metavar="DIR", help="folder of validation images (default: --val-images held out)")
+    p.add_argument("--val-images", type=int, metavar="N", default=5,
+                   help="images of a training folder held out for validation when no --val-dir (default %(default)s)")
+    p.add_argument("--report-dir", metavar="DIR",
+                   help="also log each epoch's PSNR on these images (a test set: for curves, not for choosing)")
     p.add_argument("--stride", type=int, metavar="N", default=14, help="patch stride when cutting patches from images (default %(default)s)")
     p.add_argument("--cache-dir", metavar="DIR",
                    help="where patches cut from images are kept for every run to reuse "
@@ -102,24 +133,29 @@ def resolve_data(args):
     from .patches import list_images
 
     root = _data_root()
+    held_out, photos = [], False
     if args.train_h5:
         train = ("h5", Path(args.train_h5), f"patch file {args.train_h5}")
-    elif args.train_dir:
-        train = ("images", list_images(args.train_dir), f"images in {args.train_dir}")
-    elif (root / "T91").is_dir():
-        train = ("images", list_images(root / "T91"), f"T91 from {root / 'T91'}")
+    elif args.train_dir or (root / "T91").is_dir():
+        folder = Path(args.train_dir) if args.train_dir else root / "T91"
+        files = list_images(folder)
+        if not args.val_dir and args.val_images > 0:
+            files, held_out = split_validation(files, args.val_images)
+        name = f"images in {folder}" if args.train_dir else f"T91 from {folder}"
+        train = ("images", files, name + (f" less {len(held_out)} held out" if held_out else ""))
     else:
         folder = photo_dir()
         files = [folder / n for n in PHOTOS_TRAIN if (folder / n).is_file()]
         if not files:
             raise UserError(f"no training data: scikit-image's photos are missing from {folder}")
+        photos = True
         train = ("images", files, f"{len(files)} scikit-image sample photos (offline default; "
                                   f"fetch T91 with `npsrcnn data fetch` for the paper's set)")
     if args.val_dir:
         val, val_words = list_images(args.val_dir), f"images in {args.val_dir}"
-    elif (root / "Set5").is_dir():
-        val, val_words = list_images(root / "Set5"), f"Set5 from {root / 'Set5'}"
-    elif _has_skimage():
+    elif held_out:
+        val, val_words = held_out, f"{len(held_out)} training images held out ({', '.join(p.stem for p in held_out)})"
+    elif photos:
         folder = photo_dir()
         val = [folder / n for n in PHOTOS_VAL if (folder / n).is_file()]
         val_words = f"{len(val)} scikit-image photos held out from training"
@@ -128,12 +164,12 @@ def resolve_data(args):
     return train, val, val_words
 
 
-def _has_skimage():
-    try:
-        import skimage  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def split_validation(files, n):
+    """(training files, n files held out, evenly spread over the sorted list); UserError if too few remain."""
+    if n >= len(files):
+        raise UserError(f"--val-images {n}: the training folder has only {len(files)} images")
+    held = {round(i * (len(files) - 1) / max(n - 1, 1)) for i in range(n)} if n > 1 else {len(files) // 2}
+    return [f for i, f in enumerate(files) if i not in held], [f for i, f in enumerate(files) if i in held]
 
 
 def he_init(params, seed):
@@ -273,18 +309,37 @@ class _StopFlag:
 
 
 def resolve_config(args):
+    """The run's settings: the flags given, the recipe's values for the others."""
+    from .augment import parse_factors
     from .prepare import parse_arch
 
-    f1, f2, f3 = parse_arch(args.arch)
+    recipe = RECIPES[args.recipe]
+    v = {k: (getattr(args, k) if getattr(args, k) is not None else d) for k, d in recipe.items()}
+    f1, f2, f3 = parse_arch(v["arch"])
     for name in ("scale", "epochs", "batch_size", "checkpoint_every", "stride", "n1", "n2"):
-        if getattr(args, name) < 1:
+        if (v[name] if name in v else getattr(args, name)) < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1")
-    lr = args.lr if args.lr is not None else (1e-4 if args.loss == "caffe" else 1e-4 * 220.5)
-    if not lr > 0:
+    if v["lr"] is None:
+        v["lr"] = 1e-4 if args.loss == "caffe" else 1e-4 * 220.5
+    if not v["lr"] > 0:
         raise UserError("--lr must be positive")
-    return dict(arch=f"{f1}-{f2}-{f3}", n1=args.n1, n2=args.n2, scale=args.scale, epochs=args.epochs,
-                batch_size=args.batch_size, lr=lr, momentum=args.momentum, loss=args.loss, init=args.init,
-                seed=args.seed, stride=args.stride, checkpoint_every=args.checkpoint_every)
+    if v["warmup"] < 0 or not 0 <= v["lr_floor"] <= 1:
+        raise UserError("--warmup must be >= 0 and --lr-floor between 0 and 1")
+    try:
+        factors = parse_factors(v["scale_aug"])
+    except ValueError as exc:
+        raise UserError(f"--scale-aug: {exc}") from None
+    border = (f1 + f2 + f3 - 3) // 2
+    if v["patch_size"] <= 2 * border:
+        raise UserError(f"--patch-size {v['patch_size']} leaves no label for a {f1}-{f2}-{f3} network "
+                        f"(it trims {border} pixels per side)")
+    return dict(recipe=args.recipe, arch=f"{f1}-{f2}-{f3}", n1=args.n1, n2=args.n2, scale=args.scale,
+                epochs=v["epochs"], batch_size=v["batch_size"], optimizer=v["optimizer"], lr=v["lr"],
+                schedule=v["schedule"], warmup=v["warmup"], lr_floor=v["lr_floor"], momentum=args.momentum,
+                loss=args.loss, init=args.init, augment=v["augment"],
+                scale_aug=",".join(f"{f:g}" for f in factors) or "none", patch_size=v["patch_size"],
+                val_images=args.val_images, seed=args.seed, stride=args.stride,
+                checkpoint_every=args.checkpoint_every)
 
 
 @command(PROG)
@@ -307,9 +362,10 @@ def main(argv, prog):
 
 
 def train(args, cfg, out, prog=PROG):
+    from .augment import parse_factors
     from .model import SRCNN
-    from .optim import SGD, paper_learning_rates
-    from .patches import INPUT_SIZE, label_size_for, read_info
+    from .optim import paper_learning_rates
+    from .patches import label_size_for, list_images, read_info
 
     f1, f2, f3 = (int(k) for k in cfg["arch"].split("-"))
     (kind, source, words), val_files, val_words = resolve_data(args)
@@ -335,8 +391,10 @@ def train(args, cfg, out, prog=PROG):
             he_init(model.params, cfg["seed"])
         opt_state, state = None, dict(epoch=0, batch=0, step=0, seconds=0.0, history=[])
     border = model.border
-    label_size = label_size_for(INPUT_SIZE, border)
+    patch_size, factors = cfg["patch_size"], parse_factors(cfg["scale_aug"])
+    label_size = label_size_for(patch_size, border)
     validate = Validator(val_files, cfg["scale"])  # reads the validation images: a bad one stops us before any cutting
+    report = Validator(list_images(args.report_dir), cfg["scale"]) if args.report_dir else None
     key = None
     if kind == "h5":
         h5 = source
@@ -352,14 +410,14 @@ def train(args, cfg, out, prog=PROG):
     else:
         from .patchcache import cache_dir, cached_patches, patch_key
 
-        key = patch_key(source, cfg["scale"], INPUT_SIZE, label_size, cfg["stride"])
+        key = patch_key(source, cfg["scale"], patch_size, label_size, cfg["stride"], factors)
         if (saved or {}).get("patch_key", key) != key:
             raise UserError(f"--resume: the images of {words} changed since the run in {out} began; "
                             "use the same data or a new --out")
         folder = cache_dir(args.cache_dir)
         with new_folder(folder):  # refused below, the run leaves neither a new cache folder nor patches it cut
-            h5, cut_now = cached_patches(source, cfg["scale"], INPUT_SIZE, label_size, cfg["stride"], folder,
-                                         key=key, progress=progress)
+            h5, cut_now = cached_patches(source, cfg["scale"], patch_size, label_size, cfg["stride"], folder,
+                                         factors=factors, key=key, progress=progress)
             info = read_info(h5)
             if info["n"] < cfg["batch_size"]:
                 if cut_now:
@@ -372,7 +430,7 @@ def train(args, cfg, out, prog=PROG):
         raise _too_few(h5, n_patches, cfg["batch_size"])
 
     lrs = paper_learning_rates(cfg["lr"])
-    opt = SGD(model.params, lrs, momentum=cfg["momentum"])
+    opt = make_optimizer(cfg, model.params, lrs)
     if opt_state is not None:
         opt.load_state_dict(opt_state)
     run_config = dict(train_config=cfg, train_data=words, patches=n_patches, validation=val_words,
@@ -381,10 +439,16 @@ def train(args, cfg, out, prog=PROG):
         run_config["patch_key"] = key
     out.mkdir(parents=True, exist_ok=True)  # only now: a run refused above leaves no empty folder
 
-    print(f"npsrcnn {__version__} train: {cfg['arch']} x{cfg['scale']}, {_plural(cfg['epochs'], 'epoch')} of "
-          f"{_plural(steps_per_epoch, 'step')} (batch {cfg['batch_size']}), loss {cfg['loss']}, init {cfg['init']}, "
-          f"momentum {cfg['momentum']}, seed {cfg['seed']}", file=sys.stderr)
-    print(f"  learning rates: {', '.join(f'{k} {v:g}' for k, v in lrs.items())}", file=sys.stderr)
+    optimizer = "Adam" if cfg["optimizer"] == "adam" else f"SGD momentum {cfg['momentum']}"
+    print(f"npsrcnn {__version__} train: recipe {cfg['recipe']}, {cfg['arch']} x{cfg['scale']}, "
+          f"{_plural(cfg['epochs'], 'epoch')} of {_plural(steps_per_epoch, 'step')} (batch {cfg['batch_size']}), "
+          f"{optimizer}, loss {cfg['loss']}, init {cfg['init']}, seed {cfg['seed']}", file=sys.stderr)
+    schedule = cfg["schedule"] + (f" to {cfg['lr_floor']:g}x" if cfg["schedule"] == "cosine" else "")
+    schedule += f", {cfg['warmup']} warm-up steps" if cfg["warmup"] else ""
+    print(f"  learning rates: {', '.join(f'{k} {v:g}' for k, v in lrs.items())}; schedule {schedule}",
+          file=sys.stderr)
+    print(f"  patches {patch_size}x{patch_size} -> {label_size}x{label_size}, augmentation: {cfg['augment']}, "
+          f"downscaled copies: {cfg['scale_aug']}", file=sys.stderr)
     print(f"  training data: {words}: {n_patches} patches from {h5}{origin}", file=sys.stderr)
     print(f"  validation: {val_words}"
           + (f" (bicubic {validate.bicubic:.2f} dB)" if validate.bicubic is not None else ""), file=sys.stderr)
@@ -394,7 +458,8 @@ def train(args, cfg, out, prog=PROG):
     stop = _StopFlag()
     previous = signal.signal(signal.SIGINT, stop)
     try:
-        status = _loop(model, opt, cfg, state, h5, steps_per_epoch, validate, out, run_config, progress, stop, prog)
+        status = _loop(model, opt, cfg, state, h5, steps_per_epoch, (validate, report), out, run_config, progress,
+                       stop, prog)
     finally:
         signal.signal(signal.SIGINT, previous)
     if status:
@@ -411,12 +476,25 @@ def train(args, cfg, out, prog=PROG):
     return 0
 
 
-def _loop(model, opt, cfg, state, h5, steps_per_epoch, validate, out, run_config, progress, stop, prog=PROG):
+def make_optimizer(cfg, params, lrs):
+    from .optim import SGD, Adam
+
+    if cfg["optimizer"] == "adam":
+        return Adam(params, lrs)
+    return SGD(params, lrs, momentum=cfg["momentum"])
+
+
+def _loop(model, opt, cfg, state, h5, steps_per_epoch, validators, out, run_config, progress, stop, prog=PROG):
     """The epochs; returns an exit status when it stops early (Ctrl-C: 130, a non-finite loss or weight: 1), else None."""
     import numpy as np
 
-    from .optim import train_step
+    from .augment import augment_batch
+    from .optim import lr_factor, train_step
     from .patches import iter_batches
+
+    validate, report = validators
+    base_lr = dict(run_config["learning_rates"])
+    total = cfg["epochs"] * steps_per_epoch
 
     ckpt = out / CHECKPOINT
     bs = cfg["batch_size"]
@@ -442,6 +520,11 @@ def _loop(model, opt, cfg, state, h5, steps_per_epoch, validate, out, run_config
         seconds = 0.0  # this epoch's time in training steps (not data loading, checkpoints or validation)
         n_done = 0
         for x, y in batches:
+            if cfg["augment"] == "dihedral":  # seeded by the batch's place: a resumed run draws the same
+                x, y = augment_batch(x, y, np.random.default_rng([cfg["seed"], epoch, state["batch"], 8]))
+            f = lr_factor(state["step"], total, cfg["schedule"], cfg["warmup"], floor=cfg["lr_floor"])
+            for k in opt.lr:
+                opt.lr[k] = base_lr[k] * f
             t0 = time.perf_counter()
             with np.errstate(over="ignore", invalid="ignore"):  # a diverging loss is reported below
                 loss = train_step(model, opt, x, y, reduction=cfg["loss"])
@@ -482,6 +565,8 @@ def _loop(model, opt, cfg, state, h5, steps_per_epoch, validate, out, run_config
         rec = dict(epoch=epoch + 1, step=state["step"], loss=float(np.mean(losses)) if losses else None,
                    patches_per_s=round(n_done * bs / seconds, 1) if seconds else None,
                    val_psnr=val, bicubic_psnr=validate.bicubic, seconds=round(state["seconds"], 2))
+        if report is not None:
+            rec.update(report_psnr=report(model), report_bicubic_psnr=report.bicubic)
         state["history"].append(rec)
         state["epoch"], state["batch"], state["epoch_losses"] = epoch + 1, 0, []
         checkpoint()
@@ -491,6 +576,8 @@ def _loop(model, opt, cfg, state, h5, steps_per_epoch, validate, out, run_config
             line += f", {rec['patches_per_s']:.0f} patches/s"
         if val is not None:
             line += f", validation PSNR {val:.2f} dB (bicubic {validate.bicubic:.2f}, {val - validate.bicubic:+.2f})"
+        if rec.get("report_psnr") is not None:
+            line += f"; report {rec['report_psnr']:.2f} dB (bicubic {report.bicubic:.2f})"
         print(line, file=sys.stderr)
     return None
 

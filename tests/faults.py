@@ -56,18 +56,20 @@ def arm(spec):
 
         setattr(owner, name, hooked)
 
-    sgd_kernel = optim._sgd_kernel
     calls = Counter()
 
-    def half_step_kernel(w, *rest):  # the update of one parameter; "step" fires after the third of six
-        if calls["kernel"] == 0:
-            reach("first update")  # starts the timers
-        sgd_kernel(w, *rest)
-        calls["kernel"] += 1
-        if calls["kernel"] % 6 == 3:
-            reach("step")
+    def half_step(kernel):
+        def update_one_parameter(*args):  # "step" fires after the third of the six parameters' updates
+            if calls["kernel"] == 0:
+                reach("first update")  # starts the timers
+            kernel(*args)
+            calls["kernel"] += 1
+            if calls["kernel"] % 6 == 3:
+                reach("step")
 
-    optim._sgd_kernel = half_step_kernel
+        return update_one_parameter
+
+    optim._sgd_kernel, optim._adam_kernel = half_step(optim._sgd_kernel), half_step(optim._adam_kernel)
     wrap(h5py.Group, "create_dataset", "dataset")
     wrap(_cli.os, "fsync", "fsync")  # _cli's os is the os module: this wraps os.fsync for everyone
     wrap(_cli.os, "replace", "replace")

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import assert_one_line_error
 from npsrcnn import train as train_cli
 from npsrcnn.model import SRCNN
 
@@ -281,7 +282,7 @@ def test_runs_share_one_cached_patch_file_and_run_folders_hold_no_patches(images
     assert train_cli.main(args_for(images, runs[0], "--epochs", "1", "--cache-dir", str(cache))) == 0
     err = capsys.readouterr().err
     (patches,) = cache.iterdir()
-    assert f"train: 9-1-5 x3, 1 epoch of {STEPS} steps (batch 16)" in err
+    assert f"train: recipe paper, 9-1-5 x3, 1 epoch of {STEPS} steps (batch 16)" in err
     assert f"{PATCHES} patches from {patches} (cut now)" in err
     assert train_cli.main(args_for(images, runs[1], "--epochs", "1", "--cache-dir", str(cache))) == 0
     assert f"{PATCHES} patches from {patches} (cached)" in capsys.readouterr().err
@@ -324,7 +325,6 @@ def _one_tiny_image(d):
     (["--train-dir", "{train}", "--batch-size", "1000"], f"{PATCHES} patches, fewer than one batch of 1000"),
 ])
 def test_a_refused_run_leaves_no_new_files(images, tmp_path, capsys, argv, message):
-    from conftest import assert_one_line_error
 
     tiny = _one_tiny_image(tmp_path)
     (tmp_path / "notimg").mkdir()
@@ -361,7 +361,7 @@ def test_progress_bar_shows_the_whole_runs_eta(images, tmp_path, capsys):
     argv = [a for a in args_for(images, tmp_path / "run", "--epochs", "2") if a != "--no-progress"]
     assert train_cli.main(argv) == 0
     err = capsys.readouterr().err
-    assert "train: 9-1-5 x3, 2 epochs of" in err and "epoch 2/2" in err
+    assert "train: recipe paper, 9-1-5 x3, 2 epochs of" in err and "epoch 2/2" in err
     assert len(re.findall(r"run_eta=\d\d:\d\d", err)) >= 2 * (STEPS - 1)  # one per step but the first
 
 
@@ -377,3 +377,70 @@ def test_he_init_scales_with_fan_in():
     assert abs(model.params["w1"].std() - np.sqrt(2 / 81)) < 0.02
     assert abs(model.params["w2"].std() - np.sqrt(2 / 64)) < 0.02
     assert model.params["w3"].std() < 2e-3  # the paper's 1e-3 kept for the linear layer
+
+
+# ---------------------------------------------------------------------------------------- recipes
+
+
+def test_fast_recipe_trains_with_adam_cosine_dihedral_and_downscaled_copies(images, tmp_path, capsys):
+    out = tmp_path / "run"
+    args = args_for(images, out, "--recipe", "fast", "--arch", "9-1-5", "--epochs", "2", "--cache-dir",
+                    str(tmp_path / "cache"), "--report-dir", str(images / "val"))
+    assert train_cli.main(args) == 0
+    err = capsys.readouterr().err
+    assert "recipe fast, 9-1-5 x3" in err and "Adam" in err and "schedule cosine to 0.01x" in err
+    assert "augmentation: dihedral, downscaled copies: 0.9,0.8,0.7,0.6" in err
+    cfg = SRCNN.load(out / "model.h5").config
+    assert cfg["train_config"]["optimizer"] == "adam" and cfg["train_config"]["scale_aug"] == "0.9,0.8,0.7,0.6"
+    assert cfg["patches"] > PATCHES  # the downscaled copies add patches (0.9 and 0.8 of 96 px still hold 33 px)
+    with h5py.File(out / "checkpoint.h5", "r") as f:
+        assert {"m.w1", "v.b3", "beta1", "steps"} <= set(f["optimizer"])
+        assert float(f["optimizer"]["lr.w1"][()]) < 1e-3  # the cosine schedule has lowered the rate
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert all(r["report_psnr"] > 0 and r["report_bicubic_psnr"] == r["bicubic_psnr"] for r in log)
+
+
+def test_fast_recipe_killed_and_resumed_is_bit_identical(images, tmp_path):
+    """Adam's moments, the schedule and the per-batch augmentation draws all survive a kill -9."""
+    args = ["--recipe", "fast", "--arch", "9-1-5", "--epochs", "3", "--checkpoint-every", "2", "--scale-aug", "none"]
+    ref, cut = tmp_path / "ref", tmp_path / "cut"
+    p = run_cli(args_for(images, ref, *args))
+    assert p.wait(timeout=240) == 0, p.stderr.read()
+    for spec in ("step:5:kill", "validate:2:kill"):
+        rc, err = run_with_faults(spec, args_for(images, cut, *args, *(["--resume"] if cut.exists() else [])))
+        assert rc == -signal.SIGKILL, err
+    p = run_cli(args_for(images, cut, *args, "--resume"))
+    assert p.wait(timeout=240) == 0, p.stderr.read()
+    assert_same_run(ref, cut)
+
+
+def test_validation_images_are_held_out_of_the_training_folder(images, tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["--train-dir", str(images / "train"), "--val-images", "1", "--out", str(out), "--batch-size", "16",
+            "--epochs", "1", "--no-progress", "--cache-dir", str(tmp_path / "cache")]
+    assert train_cli.main(argv) == 0
+    err = capsys.readouterr().err
+    assert "validation: 1 training images held out (im2)" in err  # the middle one of im0..im3
+    assert SRCNN.load(out / "model.h5").config["patches"] == 3 * 25  # cut from the other three only
+    assert train_cli.split_validation(list(range(91)), 5)[1] == [0, 22, 45, 68, 90]
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--scale-aug", "0.9,1.5"], "--scale-aug: scale factors must be between 0 and 1"),
+    (["--arch", "9-5-5", "--patch-size", "15"], "--patch-size 15 leaves no label"),
+    (["--val-images", "4"], "--val-images 4: the training folder has only 4 images"),
+    (["--lr-floor", "2"], "--lr-floor between 0 and 1"),
+])
+def test_bad_recipe_flags_are_one_line_errors(images, tmp_path, capsys, extra, message):
+    argv = ["--train-dir", str(images / "train"), "--out", str(tmp_path / "run"), "--no-progress", *extra]
+    assert train_cli.main(argv) == 2
+    assert_one_line_error(2, capsys.readouterr().err, message)
+    assert not (tmp_path / "run").exists()
+
+
+def test_resume_refuses_another_optimizer(images, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train_cli.main(args_for(images, out, "--epochs", "1")) == 0
+    capsys.readouterr()
+    assert train_cli.main(args_for(images, out, "--epochs", "2", "--resume", "--optimizer", "adam")) == 2
+    assert "used optimizer='sgd', not 'adam'" in capsys.readouterr().err
