@@ -99,8 +99,8 @@ def table(dataset, scale, summary):
 
 
 @command("frontend_quality")
-def main(argv=None):
-    p = ArgumentParser(prog="frontend_quality", description=__doc__.split("\n\n")[0])
+def main(argv, prog):
+    p = ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, default=Path(os.environ.get("NPSRCNN_DATA", REPO / "data")),
                    help="folder holding the datasets (default: $NPSRCNN_DATA, else data/)")
     p.add_argument("--ref-weights", type=Path, default=Path(os.environ.get(

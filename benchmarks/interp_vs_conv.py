@@ -253,8 +253,8 @@ def plot(rows, sizes, path):
 
 # --- main ----------------------------------------------------------------------------------------
 @command("interp_vs_conv")
-def main(argv=None):
-    p = ArgumentParser(prog="interp_vs_conv", description=__doc__.split("\n\n")[0])
+def main(argv, prog):
+    p = ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     p.add_argument("--threads", type=int, default=DEFAULT_THREADS,
                    help="threads for Numba, BLAS, OpenCV and PyTorch (set before they are imported)")
     p.add_argument("--sizes", type=int, nargs="+", default=[85, 170, 340], help="input sides (output = 3x)")

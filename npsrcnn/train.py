@@ -46,14 +46,15 @@ PHOTOS_TRAIN = ("astronaut.png", "brick.png", "camera.png", "coffee.png", "coins
 PHOTOS_VAL = ("chelsea.png", "moon.png", "motorcycle_right.png")
 CHECKPOINT, MODEL, LOG, PLOT = "checkpoint.h5", "model.h5", "log.jsonl", "training.png"
 # Flags that must match when resuming (the others, like --epochs, may change).
-RESUME_KEYS = ("arch", "n1", "n2", "scale", "batch_size", "lr", "momentum", "loss", "init", "seed", "stride",
+RESUME_KEYS = ("arch", "n1", "n2", "scale", "batch_size", "lr", "momentum", "loss", "init", "init_from", "seed",
+               "stride",
                "optimizer", "schedule", "warmup", "lr_floor", "augment", "scale_aug", "patch_size", "val_images")
 # Named recipes: the defaults of the flags below that are None. docs/training.md measures each lever.
 RECIPES = {
     "paper": dict(arch="9-1-5", epochs=20, batch_size=128, optimizer="sgd", lr=None, schedule="constant",
                   warmup=0, lr_floor=0.0, augment="none", scale_aug="none", patch_size=33),
-    "fast": dict(arch="9-5-5", epochs=20, batch_size=128, optimizer="adam", lr=1e-3, schedule="cosine",
-                 warmup=0, lr_floor=0.01, augment="dihedral", scale_aug="0.9,0.8,0.7,0.6", patch_size=33),
+    "fast": dict(arch="9-5-5", epochs=16, batch_size=128, optimizer="adam", lr=1e-3, schedule="cosine",
+                 warmup=200, lr_floor=0.01, augment="dihedral", scale_aug="0.9,0.8,0.7,0.6", patch_size=33),
 }
 
 
@@ -85,6 +86,8 @@ def build_parser(prog=PROG):
                    help="caffe: sum of squared errors / 2N (the paper's); mean: per-pixel mean (default %(default)s)")
     p.add_argument("--init", choices=("he", "paper"), default="he",
                    help="he: N(0, 2/fan_in) for layers 1-2 and N(0, 1e-3^2) for layer 3; paper: N(0, 1e-3^2) everywhere (default %(default)s)")
+    p.add_argument("--init-from", metavar="MODEL",
+                   help="start from these weights (a model.h5 of the same architecture, e.g. x3 weights for x2 or x4)")
     p.add_argument("--seed", type=int, metavar="N", default=0, help="seeds the initialisation and the patch order (default %(default)s)")
     p.add_argument("--threads", type=int, metavar="N", default=None, help="Numba and BLAS threads (default: all cores)")
     src = p.add_mutually_exclusive_group()
@@ -336,7 +339,7 @@ def resolve_config(args):
     return dict(recipe=args.recipe, arch=f"{f1}-{f2}-{f3}", n1=args.n1, n2=args.n2, scale=args.scale,
                 epochs=v["epochs"], batch_size=v["batch_size"], optimizer=v["optimizer"], lr=v["lr"],
                 schedule=v["schedule"], warmup=v["warmup"], lr_floor=v["lr_floor"], momentum=args.momentum,
-                loss=args.loss, init=args.init, augment=v["augment"],
+                loss=args.loss, init=args.init, init_from=args.init_from, augment=v["augment"],
                 scale_aug=",".join(f"{f:g}" for f in factors) or "none", patch_size=v["patch_size"],
                 val_images=args.val_images, seed=args.seed, stride=args.stride,
                 checkpoint_every=args.checkpoint_every)
@@ -387,7 +390,14 @@ def train(args, cfg, out, prog=PROG):
     else:
         saved = None
         model = SRCNN(f1, f2, f3, n1=cfg["n1"], n2=cfg["n2"], seed=cfg["seed"], scale=cfg["scale"])
-        if cfg["init"] == "he":
+        if cfg["init_from"]:
+            start = SRCNN.load(cfg["init_from"])
+            if (start.arch, start.n1, start.n2) != (model.arch, model.n1, model.n2):
+                raise UserError(f"--init-from {cfg['init_from']}: a {start.arch} network with {start.n1}/{start.n2} "
+                                f"channels, not {model.arch} with {model.n1}/{model.n2}")
+            for k in model.params:
+                model.params[k][...] = start.params[k]
+        elif cfg["init"] == "he":
             he_init(model.params, cfg["seed"])
         opt_state, state = None, dict(epoch=0, batch=0, step=0, seconds=0.0, history=[])
     border = model.border

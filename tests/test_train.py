@@ -444,3 +444,21 @@ def test_resume_refuses_another_optimizer(images, tmp_path, capsys):
     capsys.readouterr()
     assert train_cli.main(args_for(images, out, "--epochs", "2", "--resume", "--optimizer", "adam")) == 2
     assert "used optimizer='sgd', not 'adam'" in capsys.readouterr().err
+
+
+def test_init_from_starts_from_given_weights_and_checks_the_architecture(images, tmp_path, capsys):
+    first = tmp_path / "x3"
+    assert train_cli.main(args_for(images, first, "--epochs", "1")) == 0
+    start = SRCNN.load(first / "model.h5").params
+    out = tmp_path / "x2"
+    argv = args_for(images, out, "--epochs", "1", "--scale", "2", "--init-from", str(first / "model.h5"),
+                    "--lr", "1e-12", "--cache-dir", str(tmp_path / "cache"))
+    assert train_cli.main(argv) == 0
+    got = SRCNN.load(out / "model.h5")
+    assert got.scale == 2 and got.config["train_config"]["init_from"] == str(first / "model.h5")
+    np.testing.assert_allclose(got.params["w1"], start["w1"], atol=1e-6)  # a tiny rate barely moves them
+    capsys.readouterr()
+    bad = args_for(images, tmp_path / "bad", "--arch", "9-5-5", "--init-from", str(first / "model.h5"))
+    assert train_cli.main(bad) == 2
+    assert_one_line_error(2, capsys.readouterr().err, "a 9-1-5 network with 64/32 channels, not 9-5-5")
+    assert not (tmp_path / "bad").exists()
