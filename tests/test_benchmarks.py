@@ -1,0 +1,38 @@
+"""The benchmark scripts run: each in a tiny mode, in its own process (they set thread counts before imports).
+
+These check that a script starts, measures and reports; they assert no speed (speed is measured by
+running the scripts, never in tests)."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+
+def run_script(name, *args):
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    p = subprocess.run([sys.executable, str(REPO / "benchmarks" / name), *args], capture_output=True, text=True,
+                       env=env, timeout=300, cwd=REPO)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
+def test_interp_vs_conv_reports_every_method_as_json():
+    out = json.loads(run_script("interp_vs_conv.py", "--threads", "1", "--sizes", "8", "--repeats", "1",
+                                "--naive-sample", "4", "--skip-srcnn", "--no-plot", "--json"))
+    text = json.dumps(out)
+    assert "bicubic separable fast path" in text and "Numba 4-coef, per cell" in text and "Pillow BILINEAR" in text
+
+
+def test_frontend_quality_compares_bicubic_and_bilinear(datasets, ref_weights):
+    out = json.loads(run_script("frontend_quality.py", "--data", str(datasets), "--ref-weights", str(ref_weights),
+                                "--datasets", "Set5", "--models", "9-1-5(91 images)", "--repeats", "1",
+                                "--threads", "1", "--json"))
+    (res,) = out["results"]
+    psnr = {row["front_end"]: (row["front_end_psnr"], row["models"]["9-1-5(91 images)"]["psnr"]) for row in res["summary"]}
+    assert psnr["bicubic"][0] == pytest.approx(30.39, abs=0.01)  # the authors' bicubic baseline, Set5 x3
+    assert psnr["bicubic"][1] == pytest.approx(32.39, abs=0.01)  # and their published 9-1-5 value
+    assert psnr["bilinear"][0] < psnr["bicubic"][0] and psnr["bilinear"][1] < psnr["bicubic"][1]
