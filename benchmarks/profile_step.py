@@ -26,7 +26,7 @@ def main(argv=None):
 
     import numpy as np
 
-    from npsrcnn import layers
+    from npsrcnn import engine
     from npsrcnn.model import SRCNN
     from npsrcnn.prepare import parse_arch
 
@@ -40,7 +40,7 @@ def main(argv=None):
         model.loss_and_grads(x, y)
 
     times = {}
-    forward, backward = layers.conv_forward_cm, layers.conv_backward_cm
+    forward, backward = engine.conv_forward_cm, engine.conv_backward_cm
     calls = {"f": 0, "b": 0}
 
     def timed(label, fn, *a, **kw):
@@ -57,7 +57,7 @@ def main(argv=None):
         calls["b"] += 1
         return timed(f"layer{3 - (calls['b'] - 1) % 3}_backward", backward, *a, **kw)
 
-    layers.conv_forward_cm, layers.conv_backward_cm = fwd, bwd
+    engine.conv_forward_cm, engine.conv_backward_cm = fwd, bwd  # what SRCNN.loss_and_grads calls
     steps = []
     try:
         for _ in range(args.repeats):
@@ -65,7 +65,7 @@ def main(argv=None):
             model.loss_and_grads(x, y)
             steps.append(time.perf_counter() - t0)
     finally:
-        layers.conv_forward_cm, layers.conv_backward_cm = forward, backward
+        engine.conv_forward_cm, engine.conv_backward_cm = forward, backward
     step = float(np.median(steps))
     parts = {k: round(v / args.repeats * 1e3, 2) for k, v in sorted(times.items())}
 
@@ -82,7 +82,7 @@ def main(argv=None):
         ops = {"forward W@cols": lambda: W @ cols, "dW dz@cols.T": lambda: dz @ cols.T}
         if layer > 1 and k == 1:
             ops["dX W.T@dz"] = lambda: W.T @ dz
-        elif layer > 1:  # dX as layers.conv_backward_cm computes it: flipped kernels @ im2col(dout)
+        elif layer > 1:  # dX as engine.conv_backward_cm computes it: flipped kernels @ im2col(dout)
             wflip = rng.random((C, F * k * k), dtype=np.float32)
             dzcols = rng.random((F * k * k, mb * H * H), dtype=np.float32)
             ops["dX Wflip@im2col(dz)"] = lambda: wflip @ dzcols

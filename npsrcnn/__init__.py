@@ -2,8 +2,12 @@
 
 Where things are:
 
-- ``npsrcnn.im2col``   im2col / col2im Numba kernels and their NumPy references
-- ``npsrcnn.layers``   conv2d, ReLU and the MSE (Caffe EuclideanLoss) forward/backward pairs
+- ``npsrcnn.lesson``   the readable path the walkthrough (docs/) reads: NCHW conv (im2col + one ``@``),
+                       ReLU, the loss, the reference network, momentum SGD, gradient checking
+- ``npsrcnn.engine``   the fast path: channel-major conv strategies (im2col, taps, 1x1), fused bias + ReLU,
+                       Workspace and chunking, the Numba kernels with their NumPy references
+- ``npsrcnn.layers``   the public NCHW pairs (conv2d, ReLU, MSE) on the engine, beside the lesson's twins
+- ``npsrcnn.im2col``   the engine's im2col / col2im / tap kernels under their old name
 - ``npsrcnn.optim``    SGD with momentum and per-parameter learning rates
 - ``npsrcnn.model``    the SRCNN network: init, predict, loss + gradients, HDF5 save/load
 - ``npsrcnn.bicubic``  bicubic interpolation as the 16-coefficient solve, and the separable fast path

@@ -18,7 +18,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from . import layers
+from . import engine
 from ._cli import UserError, atomic_output
 
 NAMES = ("w1", "b1", "w2", "b2", "w3", "b3")
@@ -26,7 +26,7 @@ FORMAT = "npsrcnn.SRCNN"
 FORMAT_VERSION = 1
 
 # predict() runs the network on horizontal strips whose activations (n1 + n2 channels, float32) fit
-# this many bytes; inside a strip each conv unfolds at most layers.CHUNK_BYTES at a time.
+# this many bytes; inside a strip each conv unfolds at most engine.workspace.CHUNK_BYTES at a time.
 STRIP_BYTES = 64 << 20
 
 
@@ -63,7 +63,7 @@ class SRCNN:
         }
         self.scale = None if scale is None else int(scale)
         self.config = None  # the training configuration read back by load(), if any
-        self._train_ws = layers.Workspace()
+        self._train_ws = engine.Workspace()
 
     # ---------------------------------------------------------------------------------- architecture
 
@@ -111,6 +111,11 @@ class SRCNN:
         -------
         loss : float
         grads : dict of ndarray, keyed and shaped like ``params``
+
+        Notes
+        -----
+        The readable twin is :func:`npsrcnn.lesson.network.srcnn_loss_and_grads`; here each ReLU is fused
+        into the conv before it (its backward, the mask, runs inside ``conv_backward_cm``).
         """
         p = self.params
         dtype = p["w1"].dtype
@@ -144,15 +149,15 @@ class SRCNN:
         p, ws = self.params, self._train_ws
         N, _, H, W = x.shape
         kw = dict(ws=ws, chunk_bytes=self.TRAIN_CHUNK_BYTES)
-        a1, c1 = layers.conv_forward_cm(x.reshape(1, N, H, W), p["w1"], p["b1"], relu=True, name="c1", **kw)
-        a2, c2 = layers.conv_forward_cm(a1, p["w2"], p["b2"], relu=True, name="c2", **kw)  # n2, N, ..
-        out, c3 = layers.conv_forward_cm(a2, p["w3"], p["b3"], name="c3", **kw)  # 1, N, Ho, Wo
-        loss, dout = layers.mse_loss(out.reshape(y.shape), y, reduction)
+        a1, c1 = engine.conv_forward_cm(x.reshape(1, N, H, W), p["w1"], p["b1"], relu=True, name="c1", **kw)
+        a2, c2 = engine.conv_forward_cm(a1, p["w2"], p["b2"], relu=True, name="c2", **kw)  # n2, N, ..
+        out, c3 = engine.conv_forward_cm(a2, p["w3"], p["b3"], name="c3", **kw)  # 1, N, Ho, Wo
+        loss, dout = engine.mse_loss(out.reshape(y.shape), y, reduction)
         if share != 1.0:
             dout *= dout.dtype.type(share)
-        da2, dw3, db3 = layers.conv_backward_cm(dout.reshape(out.shape), c3)
-        da1, dw2, db2 = layers.conv_backward_cm(da2, c2)
-        _, dw1, db1 = layers.conv_backward_cm(da1, c1, need_dx=False)
+        da2, dw3, db3 = engine.conv_backward_cm(dout.reshape(out.shape), c3)
+        da1, dw2, db2 = engine.conv_backward_cm(da2, c2)
+        _, dw1, db1 = engine.conv_backward_cm(da1, c1, need_dx=False)
         return loss * share, dict(w1=dw1, b1=db1, w2=dw2, b2=db2, w3=dw3, b3=db3)
 
     # ------------------------------------------------------------------------------------- inference
@@ -175,8 +180,8 @@ class SRCNN:
         -------
         out : ndarray, float32, shape (N, 1, Ho, Wo) or (Ho, Wo) like x
         """
-        if padding not in layers.PADDINGS:
-            raise ValueError(f"padding must be one of {layers.PADDINGS}, got {padding!r}")
+        if padding not in engine.PADDINGS:
+            raise ValueError(f"padding must be one of {engine.PADDINGS}, got {padding!r}")
         x = np.asarray(x)
         if x.ndim not in (2, 4) or (x.ndim == 4 and x.shape[1] != 1):
             raise ValueError(f"x must have shape (H, W) or (N, 1, H, W), got {x.shape}")
@@ -190,7 +195,7 @@ class SRCNN:
         if strip_rows is None:
             strip_rows = max(16, STRIP_BYTES // ((self.n1 + self.n2) * W * np.dtype(dtype).itemsize))
         out = np.empty((N, 1, Ho, Wo), np.float32)
-        ws = layers.Workspace()  # freed when predict returns
+        ws = engine.Workspace()  # freed when predict returns
         for n in range(N):
             img = np.ascontiguousarray(x4[n, 0], dtype=dtype)
             for o0 in range(0, Ho, strip_rows):
@@ -225,7 +230,7 @@ class SRCNN:
         h = img[a0:b0].reshape(1, 1, b0 - a0, img.shape[1])
         p = self.params
         for l in (1, 2, 3):
-            h, _ = layers.conv_forward_cm(h, p[f"w{l}"], p[f"b{l}"], padding, relu=l < 3, vpad=vpads[l],
+            h, _ = engine.conv_forward_cm(h, p[f"w{l}"], p[f"b{l}"], padding, relu=l < 3, vpad=vpads[l],
                                           ws=ws, name=f"c{l}")
         return h[0, 0]
 
@@ -346,7 +351,7 @@ class SRCNN:
         model.params = {k: np.ascontiguousarray(arrays[k], dtype=np.float32) for k in NAMES}
         model.scale = None if scale is None else int(scale)
         model.config = None
-        model._train_ws = layers.Workspace()
+        model._train_ws = engine.Workspace()
         assert _shapes(*shapes) == {k: model.params[k].shape for k in NAMES}
         return model
 

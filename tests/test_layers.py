@@ -1,9 +1,10 @@
-"""conv2d, ReLU and MSE: fast paths against the NumPy references, and float64 gradient checks."""
+"""conv2d, ReLU and MSE: the engine against the lesson's readable references, and float64 gradient checks."""
 import numpy as np
 import pytest
 from gradcheck import numerical_grad, numerical_vjp, rel_error
 
 from npsrcnn import layers as L
+from npsrcnn import lesson
 
 PADDINGS = ["valid", "zero", "replicate"]
 # (N, C, H, W, F, K): K=1, K=H, odd sizes, N=1, F=1 (SRCNN's last layer), F > C and F < C
@@ -27,6 +28,13 @@ def test_conv_matches_reference(shape, padding, method):
     dout = rand(out.shape, 4)
     for got, want in zip(L.conv2d_backward(dout, cache), L.conv2d_backward_reference(dout, x, w, padding)):
         np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11)
+
+
+def test_references_are_the_lessons():
+    """The engine is held to the readable path the walkthrough teaches, not to a third version."""
+    x, w, b = rand((1, 2, 5, 5), 1), rand((2, 2, 3, 3), 2), rand(2, 3)
+    np.testing.assert_array_equal(L.conv2d_forward_reference(x, w, b, "zero"), lesson.conv2d_forward(x, w, b, "zero")[0])
+    assert L.relu_reference is lesson.relu_forward
 
 
 @pytest.mark.parametrize("padding", PADDINGS)

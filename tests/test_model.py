@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from gradcheck import numerical_grad, rel_error
 
+from npsrcnn import engine
 from npsrcnn import layers as L
 from npsrcnn import model as model_module
 from npsrcnn._cli import UserError
@@ -129,7 +130,7 @@ def test_predict_memory_is_bounded(monkeypatch, f):
     big = np.random.default_rng(5).random((120, 97), np.float32)
     whole = m.predict(big, strip_rows=10**6)
     monkeypatch.setattr(model_module, "STRIP_BYTES", 2**20)
-    monkeypatch.setattr(L, "CHUNK_BYTES", 2**20)  # >= one row of the 1,600-row 9-5-5 unfold
+    monkeypatch.setattr(engine.workspace, "CHUNK_BYTES", 2**20)  # >= one row of the 1,600-row 9-5-5 unfold
     requested = []
     real_get = L.Workspace.get
     monkeypatch.setattr(L.Workspace, "get", lambda self, name, shape, dtype, zero=False: requested.append(

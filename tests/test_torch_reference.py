@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from npsrcnn import layers as L
+from npsrcnn import lesson
 from npsrcnn.model import SRCNN
 
 torch = pytest.importorskip("torch")
@@ -23,20 +24,27 @@ def leaf(a):
     return torch.tensor(np.asarray(a, np.float64), requires_grad=True)
 
 
+# the engine, and the lesson's im2col + GEMM checked directly (not only through the engine)
+IMPLEMENTATIONS = {"engine": (L.conv2d_forward, L.conv2d_backward),
+                   "lesson": (lesson.conv2d_forward, lesson.conv2d_backward)}
+
+
+@pytest.mark.parametrize("impl", sorted(IMPLEMENTATIONS))
 @pytest.mark.parametrize("padding", ["valid", "zero", "replicate"])
 @pytest.mark.parametrize("seed", range(3))
-def test_conv_matches_torch(padding, seed):
+def test_conv_matches_torch(padding, seed, impl):
+    forward, backward = IMPLEMENTATIONS[impl]
     rng = np.random.default_rng(seed)
     N, C, Fo, K = rng.integers(1, 4), rng.integers(1, 5), rng.integers(1, 5), int(rng.choice([1, 3, 5]))
     H, W = rng.integers(K, 10, size=2)
     x, w, b = rng.standard_normal((N, C, H, W)), rng.standard_normal((Fo, C, K, K)), rng.standard_normal(Fo)
-    out, cache = L.conv2d_forward(x, w, b, padding)
+    out, cache = forward(x, w, b, padding)
     tx, tw, tb = leaf(x), leaf(w), leaf(b)
     tout = torch_conv(tx, tw, tb, padding)
     np.testing.assert_allclose(out, tout.detach().numpy(), rtol=1e-12, atol=1e-12)
     dout = rng.standard_normal(out.shape)
     tout.backward(torch.tensor(dout))
-    for got, t in zip(L.conv2d_backward(dout, cache), (tx, tw, tb)):
+    for got, t in zip(backward(dout, cache), (tx, tw, tb)):
         np.testing.assert_allclose(got, t.grad.numpy(), rtol=1e-11, atol=1e-11)
 
 

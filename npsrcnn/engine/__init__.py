@@ -1,0 +1,25 @@
+"""The fast path: every optimisation of the forward and backward passes, in one place.
+
+The lesson (:mod:`npsrcnn.lesson`) computes the same sums readably on NCHW arrays; the tests hold the
+two equal. What the engine adds, and where:
+
+- ``conv``       the entry point, :func:`conv_forward_cm` / :func:`conv_backward_cm`, on channel-major
+                 ``(C, N, H, W)`` arrays: geometry, strip padding (``vpad``), fused bias + ReLU, and the
+                 strategies ("1x1", "im2col", "taps") that form the product. A new formulation goes here.
+                 Also the NCHW :func:`conv2d_forward` / :func:`conv2d_backward` on top of it.
+- ``unfold``     im2col / col2im Numba kernels (clamped or zero reads instead of padded copies).
+- ``taps``       tap_sum / tap_spread Numba kernels (the F = 1 last layer).
+- ``pointwise``  bias + ReLU, ReLU mask + bias gradient, ReLU, and the squared-error loss kernels.
+- ``workspace``  :class:`Workspace` (reused buffers) and the chunking that bounds memory.
+
+Each Numba kernel has a NumPy ``*_reference`` twin beside it. :mod:`npsrcnn.layers` is the public NCHW
+face of this package; :class:`npsrcnn.model.SRCNN` calls it directly.
+"""
+from .conv import (METHODS, PADDINGS, STRATEGIES, choose_method, conv2d_backward, conv2d_forward,
+                   conv_backward_cm, conv_forward_cm, to_cm)
+from .pointwise import REDUCTIONS, mse_loss, relu_backward, relu_forward
+from .workspace import CHUNK_BYTES, Workspace
+
+__all__ = ["CHUNK_BYTES", "METHODS", "PADDINGS", "REDUCTIONS", "STRATEGIES", "Workspace", "choose_method",
+           "conv2d_backward", "conv2d_forward", "conv_backward_cm", "conv_forward_cm", "mse_loss",
+           "relu_backward", "relu_forward", "to_cm"]

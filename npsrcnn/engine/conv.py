@@ -1,0 +1,320 @@
+"""The engine's convolution: one entry point, several formulations of the same sums.
+
+:func:`conv_forward_cm` and :func:`conv_backward_cm` work on channel-major ``(C, N, H, W)`` arrays (see
+:mod:`npsrcnn.engine.unfold`) and do what every formulation shares: the geometry and padding, the output
+buffer, the bias (+ ReLU) pass after the product, and the ReLU mask + bias gradient before the backward
+one. How the product itself is formed is a *strategy*, a ``(forward, backward)`` pair in ``STRATEGIES``,
+picked per layer by :func:`choose_method`:
+
+- ``"1x1"``: a 1x1 kernel without padding; the input is already the im2col matrix. (9-1-5's layer 2.)
+- ``"im2col"``: unfold, one GEMM (:mod:`npsrcnn.engine.unfold`). (Layers 1 and 2.)
+- ``"taps"``: one GEMM per input pixel, then shift and add (:mod:`npsrcnn.engine.taps`). (Layer 3, F = 1.)
+
+A new formulation (say a Winograd or direct 5x5 for 9-5-5's layer 2) is one more pair of functions
+with the signatures of ``_forward_im2col`` / ``_backward_im2col``, one entry in ``STRATEGIES`` and a
+rule in :func:`choose_method`; ``tests/test_layers.py`` runs every method against the lesson's
+reference. :func:`conv2d_forward` / :func:`conv2d_backward` are the same convolution on NCHW arrays.
+
+The readable version of all this is :mod:`npsrcnn.lesson.conv`.
+"""
+import numpy as np
+
+from . import taps, unfold, workspace
+from .pointwise import as_float_array, bias_act_kernel, relu_mask_sum_kernel, row_sum_kernel
+from .workspace import Workspace, block, chunks, input_rows
+
+PADDINGS = ("valid", "zero", "replicate")
+METHODS = ("auto", "im2col", "taps")
+
+# ------------------------------------------------------------------------------------- NCHW, public
+
+
+def conv2d_forward(x, w, b, padding="valid", method="auto"):
+    """Cross-correlation (PyTorch's conv2d), stride 1, on the engine.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W), float32 or float64
+    w : ndarray, shape (F, C, KH, KW)
+    b : ndarray, shape (F,)
+    padding : {"valid", "zero", "replicate"}
+        "valid": no padding (training, as the paper's Caffe net). "zero" and "replicate" pad
+        ``(KH-1)//2`` rows on top, the rest below (same for columns), so the output has the input's size;
+        "replicate" repeats the edge pixel (the authors' MATLAB ``imfilter(..., 'same', 'replicate')``).
+    method : {"auto", "im2col", "taps"}
+        How the product is formed (see this module's docstring); the result is the same.
+
+    Returns
+    -------
+    out : ndarray, shape (N, F, Ho, Wo); Ho = H - KH + 1 for "valid", else H (likewise Wo)
+    cache : dict, for :func:`conv2d_backward` (the channel-major input, w, geometry, strategy)
+
+    Notes
+    -----
+    ``out[n, f, i, j] = b[f] + sum_{c,kh,kw} w[f, c, kh, kw] * xpad[n, c, i + kh, j + kw]``
+    """
+    x = as_float_array(x, "x", 4)
+    w, b = _check_wb(x, w, b)
+    out, cache = conv_forward_cm(to_cm(x), w, b, padding, method=method)
+    return to_cm(out), cache  # (F, N, ..) -> (N, F, ..): the same swap of the first two axes
+
+
+def conv2d_backward(dout, cache, need_dx=True):
+    """Gradients of :func:`conv2d_forward`.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, F, Ho, Wo)
+    cache : from :func:`conv2d_forward`
+    need_dx : bool
+        False skips dX (a network's first layer), returning None for it.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W), or None
+    dw : ndarray, shape (F, C, KH, KW)
+    db : ndarray, shape (F,)
+
+    Notes
+    -----
+    The sums of :func:`npsrcnn.lesson.conv.conv2d_backward`: ``dW = dout_mat @ cols.T``, ``db = sum of
+    dout over N, Ho, Wo``; dX, by strategy and padding, see :func:`_backward_im2col`,
+    :func:`_backward_taps`, :func:`_backward_1x1`.
+    """
+    dout = np.asarray(dout, dtype=cache["x"].dtype)
+    dx, dw, db = conv_backward_cm(to_cm(dout), cache, need_dx=need_dx)
+    return (None if dx is None else to_cm(dx)), dw, db
+
+
+def to_cm(a):
+    """(N, C, H, W) <-> (C, N, H, W), contiguous; free when N or C is 1 (the bytes are the same)."""
+    return np.ascontiguousarray(a.transpose(1, 0, 2, 3))
+
+
+def _check_wb(x, w, b):
+    w = np.ascontiguousarray(w, dtype=x.dtype)
+    b = np.ascontiguousarray(b, dtype=x.dtype)
+    if w.ndim != 4 or w.shape[1] != x.shape[1] or b.shape != (w.shape[0],):
+        raise ValueError(f"w {w.shape} and b {b.shape} do not fit x {x.shape}: want (F, C, KH, KW), (F,)")
+    return w, b
+
+
+# ------------------------------------------------------------------------ channel-major: the entry point
+
+
+def conv_forward_cm(x, w, b, padding="valid", method="auto", relu=False, vpad=None, ws=None,
+                    name="conv", chunk_bytes=None):
+    """:func:`conv2d_forward` on a channel-major input, optionally fused with a ReLU.
+
+    Parameters
+    ----------
+    x : ndarray, shape (C, N, H, W), C-contiguous
+    w, b, padding, method : as :func:`conv2d_forward`
+    relu : bool
+        Apply ``max(0, .)`` in the same pass as the bias (the output is then the activation).
+    vpad : (int, int), optional
+        Rows padded above and below, overriding `padding`'s (the mode still says zero or replicate):
+        a strip of an image pads only where it touches the image's top or bottom.
+    ws : Workspace, optional
+        Buffers to reuse; the output and cache then live in `ws` until the next call with `name`.
+    chunk_bytes : int, optional
+        Largest im2col / tap-product buffer filled at once (default ``workspace.CHUNK_BYTES``, read
+        at each call).
+
+    Returns
+    -------
+    out : ndarray, shape (F, N, Ho, Wo)
+    cache : dict: x, w, the geometry (KH, KW, pt, pl, Ho, Wo, replicate), the strategy, the output
+        (the ReLU mask), the forward's im2col columns when they were filled in one chunk, ws, name
+    """
+    if padding not in PADDINGS:
+        raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
+    ws = Workspace() if ws is None else ws
+    C, N, H, W = x.shape
+    F, _, KH, KW = w.shape
+    pt, pb = (0, 0) if padding == "valid" else ((KH - 1) // 2, KH - 1 - (KH - 1) // 2)
+    pl, pr = (0, 0) if padding == "valid" else ((KW - 1) // 2, KW - 1 - (KW - 1) // 2)
+    if vpad is not None:
+        pt, pb = vpad
+    Ho, Wo = H + pt + pb - KH + 1, W + pl + pr - KW + 1
+    if Ho < 1 or Wo < 1:
+        raise ValueError(f"a {KH}x{KW} kernel does not fit a {H}x{W} input with {padding} padding")
+    method = choose_method(method, C, F, KH, KW, H * W, Ho * Wo, pt + pb + pl + pr)
+    out = ws.get(name + ".out", (F, N, Ho, Wo), x.dtype)
+    cache = dict(x=x, w=w, method=method, relu=relu, out=out, cols=None, ws=ws, name=name,
+                 chunk_bytes=workspace.CHUNK_BYTES if chunk_bytes is None else chunk_bytes,
+                 KH=KH, KW=KW, pt=pt, pl=pl, Ho=Ho, Wo=Wo, replicate=padding == "replicate")
+    STRATEGIES[method][0](x, w, out, cache)  # out = the correlation, no bias yet
+    bias_act_kernel(out.reshape(F, -1), b, relu)
+    return out, cache
+
+
+def conv_backward_cm(dout, cache, need_dx=True):
+    """:func:`conv2d_backward` on channel-major arrays; with a fused ReLU, `dout` is masked in place.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (F, N, Ho, Wo), C-contiguous (overwritten when the forward had ``relu``)
+
+    Returns
+    -------
+    dx : ndarray, shape (C, N, H, W), or None; dw : (F, C, KH, KW); db : (F,)
+    """
+    x, w = cache["x"], cache["w"]
+    F = w.shape[0]
+    d2 = dout.reshape(F, -1)
+    db = np.empty(F, np.float64)
+    if cache["relu"]:
+        relu_mask_sum_kernel(d2, cache["out"].reshape(F, -1), db)  # dz = da * (a > 0)
+    else:
+        row_sum_kernel(d2, db)
+    dx = cache["ws"].get(cache["name"] + ".dx", x.shape, x.dtype) if need_dx else None
+    dw = STRATEGIES[cache["method"]][1](dout, cache, dx)
+    return dx, dw, db.astype(x.dtype)
+
+
+def choose_method(method, C, F, KH, KW, HW, HoWo, pads):
+    """The strategy for one layer: "1x1", "im2col" or "taps" ("auto" decides by memory traffic)."""
+    if method not in METHODS:
+        raise ValueError(f"method must be 'auto', 'im2col' or 'taps', got {method!r}")
+    if KH == KW == 1 and pads == 0 and method != "taps":
+        return "1x1"
+    if method == "auto":
+        # taps moves F*K values per input pixel where im2col moves C*K per output pixel; take it when
+        # that is at least 4x less traffic (SRCNN's layer 3: F = 1, C = 32), else the smaller GEMM.
+        return "taps" if 4 * F * HW <= C * HoWo else "im2col"
+    return method
+
+
+# ----------------------------------------------------------------------------------------- strategies
+# forward(x, w, out, cache): write the correlation (no bias) into out (F, N, Ho, Wo).
+# backward(dout, cache, dx) -> dw: dout (F, N, Ho, Wo) is already the pre-activation gradient; write
+# dx (C, N, H, W) unless it is None (it is an uninitialised workspace buffer).
+
+
+def _forward_1x1(x, w, out, g):
+    F, C = w.shape[:2]
+    np.matmul(w.reshape(F, C), x.reshape(C, -1), out=out.reshape(F, -1))  # F, N*H*W
+
+
+def _backward_1x1(dout, g, dx):
+    x, w = g["x"], g["w"]
+    F, C = w.shape[:2]
+    d2 = dout.reshape(F, -1)
+    if dx is not None:
+        np.matmul(w.reshape(F, C).T, d2, out=dx.reshape(C, -1))  # C, N*H*W
+    return gram(d2, x.reshape(C, -1)).reshape(w.shape)  # F, C
+
+
+def _forward_im2col(x, w, out, g):
+    """``out = W (F, C*K) @ im2col(x) (C*K, N*Ho*Wo)``, by chunks of images or rows."""
+    C, N = x.shape[:2]
+    F, _, KH, KW = w.shape
+    CK, Wo, ws, name = C * KH * KW, g["Wo"], g["ws"], g["name"]
+    wmat = w.reshape(F, CK)
+    parts = chunks(N, g["Ho"], CK * Wo * x.itemsize, g["chunk_bytes"])
+    for n0, nb, r0, nr in parts:
+        cols = unfold.im2col(x, KH, KW, nr, Wo, r0 - g["pt"], -g["pl"], g["replicate"], n0, nb,
+                             out=ws.get(name + ".cols", (CK, nb, nr, Wo), x.dtype))
+        np.matmul(wmat, cols.reshape(CK, -1), out=block(out, n0, nb, r0, nr))
+    if len(parts) == 1:
+        g["cols"] = cols  # backward reuses it instead of unfolding again
+
+
+def _backward_im2col(dout, g, dx):
+    """``dW = dout @ cols.T``; dX two ways, the same sums (the lesson shows them equal).
+
+    Valid or zero padding, whole images: a 'full' correlation of dout with the flipped, channel-swapped
+    kernels, i.e. im2col of dout (F*KH*KW rows, offsets ``pad - (K - 1)``, zeros outside) and one GEMM
+    with K = F*KH*KW straight into dx, instead of ``W.T @ dout`` (K = F) writing C*KH*KW rows for col2im
+    to scatter. Measured on 9-5-5 layer 2 (32 images, 2 threads): 58 -> 44 ms.
+    Replicate padding, or rows of one image: ``col2im(W.T @ dout)``, which folds the gradient of the
+    clamped reads back onto the edge pixels (and lets row chunks accumulate).
+    """
+    x, w, ws, name = g["x"], g["w"], g["ws"], g["name"]
+    C, N, H, W = x.shape
+    F, _, KH, KW = w.shape
+    CK, pt, pl, Ho, Wo, rep = C * KH * KW, g["pt"], g["pl"], g["Ho"], g["Wo"], g["replicate"]
+    parts = chunks(N, Ho, CK * Wo * x.itemsize, g["chunk_bytes"])
+    full = dx is not None and not rep and parts[0][3] == Ho  # whole images: each chunk owns its dx block
+    if full:
+        wflip = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(C, -1)  # C, F*K
+    elif dx is not None:
+        dx.fill(0)  # col2im accumulates
+    dwm = np.zeros((F, CK), x.dtype)
+    for n0, nb, r0, nr in parts:
+        cols = g["cols"]
+        if cols is None:
+            cols = unfold.im2col(x, KH, KW, nr, Wo, r0 - pt, -pl, rep, n0, nb,
+                                 out=ws.get(name + ".cols", (CK, nb, nr, Wo), x.dtype))
+        dblk = block(dout, n0, nb, r0, nr)  # F, nb*nr*Wo
+        dwm += gram(dblk, cols.reshape(CK, -1))
+        if full:
+            dz = unfold.im2col(dout, KH, KW, H, W, pt - (KH - 1), pl - (KW - 1), False, n0, nb,
+                               out=ws.get(name + ".dzcols", (F * KH * KW, nb, H, W), x.dtype))
+            np.matmul(wflip, dz.reshape(F * KH * KW, -1), out=block(dx, n0, nb, 0, H))
+        elif dx is not None:
+            dcols = ws.get(name + ".dcols", (CK, nb, nr, Wo), x.dtype)
+            np.matmul(w.reshape(F, CK).T, dblk, out=dcols.reshape(CK, -1))
+            unfold.col2im(dcols, KH, KW, r0 - pt, -pl, rep, dx, n0)
+    return dwm.reshape(w.shape)
+
+
+def _forward_taps(x, w, out, g):
+    """``T = W_taps (F*K, C) @ x (C, N*H*W)``, then ``out = tap_sum(T)``, by chunks with a halo."""
+    C, N, H, W = x.shape
+    F, _, KH, KW = w.shape
+    FK, pt, ws, name = F * KH * KW, g["pt"], g["ws"], g["name"]
+    wt = _taps_matrix(w)
+    for n0, nb, r0, nr in chunks(N, g["Ho"], FK * W * x.itemsize, g["chunk_bytes"], KH - 1):
+        ia, ib = input_rows(r0, nr, pt, KH, H)
+        T = ws.get(name + ".T", (FK, nb, ib - ia, W), x.dtype)
+        np.matmul(wt, block(x, n0, nb, ia, ib - ia), out=T.reshape(FK, -1))
+        taps.tap_sum(T, KH, KW, r0 - pt - ia, -g["pl"], g["replicate"], out, n0, r0, nr)
+
+
+def _backward_taps(dout, g, dx):
+    """``dT = tap_spread(dout)`` (adjoint of tap_sum), ``dW_taps = dT @ x.T``, ``dx = W_taps.T @ dT``."""
+    x, w, ws, name = g["x"], g["w"], g["ws"], g["name"]
+    C, N, H, W = x.shape
+    F, _, KH, KW = w.shape
+    FK, pt, Ho = F * KH * KW, g["pt"], g["Ho"]
+    wt = _taps_matrix(w)
+    dwt = np.zeros((FK, C), x.dtype)
+    parts = chunks(N, Ho, FK * W * x.itemsize, g["chunk_bytes"], KH - 1)
+    if dx is not None and parts[0][3] < Ho:  # row chunks overlap by the kernel's halo: accumulate
+        dx.fill(0)
+    for n0, nb, r0, nr in parts:
+        ia, ib = input_rows(r0, nr, pt, KH, H)
+        dT = ws.get(name + ".dT", (FK, nb, ib - ia, W), x.dtype, zero=True)
+        taps.tap_spread(dout, KH, KW, r0 - pt - ia, -g["pl"], g["replicate"], dT, n0, r0, nr)
+        dT2 = dT.reshape(FK, -1)
+        dwt += gram(dT2, block(x, n0, nb, ia, ib - ia))
+        if dx is not None and nr == Ho:  # whole images: each chunk owns its block of dx
+            np.matmul(wt.T, dT2, out=block(dx, n0, nb, 0, H))
+        elif dx is not None:
+            block(dx, n0, nb, ia, ib - ia)[...] += wt.T @ dT2
+    return np.ascontiguousarray(dwt.reshape(F, KH, KW, C).transpose(0, 3, 1, 2))
+
+
+STRATEGIES = {
+    "1x1": (_forward_1x1, _backward_1x1),
+    "im2col": (_forward_im2col, _backward_im2col),
+    "taps": (_forward_taps, _backward_taps),
+}
+
+
+def _taps_matrix(w):
+    """w (F, C, KH, KW) as W_taps (F*KH*KW, C): one row per (f, kh, kw)."""
+    F, C, KH, KW = w.shape
+    return np.ascontiguousarray(w.transpose(0, 2, 3, 1)).reshape(F * KH * KW, C)
+
+
+def gram(a, b):
+    """``a @ b.T`` for two wide matrices (rows, P): the weight gradient, a sum over P positions.
+
+    OpenBLAS runs this ~1.4-2x faster with a much taller matrix on the left (measured, 9-5-5 layer 2,
+    32 x 14112 by 1600 x 14112: 43 -> 60 GF/s on 1 thread, 58 -> 83 on 2); for similar heights
+    (SRCNN's 64 vs 81, 32 vs 64) the order does not matter or slightly favours ``a @ b.T``.
+    """
+    return (b @ a.T).T if b.shape[0] >= 4 * a.shape[0] else a @ b.T

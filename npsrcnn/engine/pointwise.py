@@ -1,0 +1,153 @@
+"""Elementwise passes of the engine: bias + ReLU fused after a GEMM, ReLU mask + bias gradient fused
+before one, standalone ReLU, and the squared-error loss (Caffe EuclideanLoss).
+
+Each is a Numba kernel that touches every value once. Readable twins: :mod:`npsrcnn.lesson.relu` and
+:mod:`npsrcnn.lesson.loss`; the tests compare them.
+"""
+import numpy as np
+from numba import prange
+
+from .._jit import njit, njit_parallel, njit_parallel_sum
+
+REDUCTIONS = ("caffe", "mean", "sum")
+
+# ------------------------------------------------------------------------- bias, ReLU and db, fused
+
+
+@njit_parallel
+def bias_act_kernel(z, b, relu):
+    # z: F, M (in place)   b: F
+    F, M = z.shape
+    for f in prange(F):  # rows are independent outputs
+        bf = b[f]
+        for m in range(M):
+            v = z[f, m] + bf
+            z[f, m] = max(v, 0) if relu else v
+
+
+@njit_parallel_sum
+def relu_mask_sum_kernel(d, a, db):
+    # d: F, M gradient wrt the activation, becomes the gradient wrt the pre-activation (in place)
+    # a: F, M activation (output of the forward ReLU)     db: F, float64 (sum of the masked d)
+    F, M = d.shape
+    for f in prange(F):
+        s = 0.0
+        for m in range(M):
+            v = d[f, m] if a[f, m] > 0 else 0
+            d[f, m] = v
+            s += v
+        db[f] = s
+
+
+@njit_parallel_sum
+def row_sum_kernel(d, db):
+    # d: F, M    db: F, float64
+    F, M = d.shape
+    for f in prange(F):
+        s = 0.0
+        for m in range(M):
+            s += d[f, m]
+        db[f] = s
+
+
+# ------------------------------------------------------------------------------------------------ ReLU
+
+
+def relu_forward(x):
+    """``max(0, x)`` elementwise.
+
+    Parameters
+    ----------
+    x : ndarray, any shape, float32 or float64
+
+    Returns
+    -------
+    out : ndarray, same shape
+    cache : the output (its sign is the mask the backward pass needs)
+    """
+    x = np.ascontiguousarray(x)
+    out = np.empty_like(x)
+    _relu_kernel(x.reshape(-1), out.reshape(-1))
+    return out, out
+
+
+def relu_backward(dout, cache):
+    """Gradient of :func:`relu_forward`: ``dout * (out > 0)``; the subgradient at 0 is 0, as in PyTorch."""
+    out = cache
+    dout = np.ascontiguousarray(dout, dtype=out.dtype)
+    dx = np.empty_like(out)
+    _relu_backward_kernel(dout.reshape(-1), out.reshape(-1), dx.reshape(-1))
+    return dx
+
+
+@njit_parallel
+def _relu_kernel(x, out):
+    for i in prange(x.size):
+        out[i] = max(x[i], 0)
+
+
+@njit_parallel
+def _relu_backward_kernel(dout, out, dx):
+    for i in prange(dout.size):
+        dx[i] = dout[i] if out[i] > 0 else 0
+
+
+# ------------------------------------------------------------------------------------------------- MSE
+
+
+def mse_loss(pred, target, reduction="caffe"):
+    """Squared-error loss and its gradient.
+
+    Parameters
+    ----------
+    pred, target : ndarray, shape (N, ...), same shape; float32 or float64
+    reduction : {"caffe", "mean", "sum"}
+        "caffe": Caffe's EuclideanLoss, ``sum((pred - target)**2) / (2 N)`` with N the batch size. The
+        paper's learning rates (1e-4 / 1e-5) are tuned for this, so it is the default.
+        "mean": per-pixel mean ``sum(...) / pred.size``. For 21x21 labels its gradient is 21*21/2 = 220.5x
+        smaller than Caffe's, so it needs ~220x larger learning rates for the same training.
+        "sum": ``sum(...)``.
+
+    Returns
+    -------
+    loss : float (accumulated in float64)
+    dpred : ndarray, same shape and dtype as pred
+
+    Notes
+    -----
+    ``dpred = (pred - target) / N`` (caffe), ``2 (pred - target) / size`` (mean), ``2 (pred - target)`` (sum).
+    """
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    pred = as_float_array(pred, "pred")
+    target = np.ascontiguousarray(target, dtype=pred.dtype)
+    if pred.shape != target.shape:
+        raise ValueError(f"pred {pred.shape} and target {target.shape} must have the same shape")
+    N = pred.shape[0] if pred.ndim else 1
+    loss_scale, grad_scale = {"caffe": (0.5 / N, 1.0 / N), "mean": (1.0 / pred.size, 2.0 / pred.size),
+                              "sum": (1.0, 2.0)}[reduction]
+    dpred = np.empty_like(pred)
+    sse = _sq_err_kernel(pred.reshape(-1), target.reshape(-1), grad_scale, dpred.reshape(-1))
+    return sse * loss_scale, dpred
+
+
+@njit
+def _sq_err_kernel(pred, target, grad_scale, dpred):
+    # a serial float64 sum: 56k values per SRCNN batch, not worth threads
+    s = 0.0
+    g = pred.dtype.type(grad_scale)
+    for i in range(pred.size):
+        d = pred[i] - target[i]
+        s += np.float64(d) * np.float64(d)
+        dpred[i] = g * d
+    return s
+
+
+def as_float_array(a, name, ndim=None):
+    """`a` as a C-contiguous float32 or float64 array (other dtypes become float32) of `ndim` dims."""
+    a = np.asarray(a)
+    if a.dtype not in (np.float32, np.float64):
+        a = a.astype(np.float32)
+    if ndim is not None and a.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions, got shape {a.shape}")
+    return np.ascontiguousarray(a)
