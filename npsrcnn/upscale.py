@@ -44,6 +44,7 @@ def build_parser(prog=PROG):
                    help="how each layer pads the borders (default %(default)s, as the authors' MATLAB code)")
     p.add_argument("--band-rows", type=int, metavar="N", default=BAND_ROWS, help="output rows per band (memory vs. speed)")
     p.add_argument("--overwrite", action="store_true", help="replace output files that exist")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar over each image's bands")
     p.add_argument("--version", action="version", version=f"npsrcnn {__version__}")
     return p
 
@@ -118,7 +119,7 @@ class Upscaler:
         return self.model.predict(band, padding=self.padding)[a - lo:b - lo]
 
 
-def upscale_image(img, model, scale, padding="replicate", band_rows=BAND_ROWS):
+def upscale_image(img, model, scale, padding="replicate", band_rows=BAND_ROWS, progress=None):
     """Upscale one image array with SRCNN on luminance and bicubic on chroma and alpha.
 
     Parameters
@@ -126,6 +127,8 @@ def upscale_image(img, model, scale, padding="replicate", band_rows=BAND_ROWS):
     img : ndarray, shape (H, W), (H, W, 3) or (H, W, 4), uint8 or uint16
     model : SRCNN
     scale : int
+    progress : str, optional
+        Show a tqdm bar over the bands on stderr, with this description.
 
     Returns
     -------
@@ -139,6 +142,11 @@ def upscale_image(img, model, scale, padding="replicate", band_rows=BAND_ROWS):
     H, W = img.shape[:2]
     C = 1 if img.ndim == 2 else img.shape[2]
     up = Upscaler(model, scale, padding, band_rows)
+    bands = list(up.bands(H * scale))
+    if progress is not None:
+        from tqdm import tqdm
+
+        bands = tqdm(bands, desc=progress, unit="band", file=sys.stderr, leave=False)
     out = np.empty((H * scale, W * scale) + (() if img.ndim == 2 else (C,)), img.dtype)
 
     def quantize(x):
@@ -146,7 +154,7 @@ def upscale_image(img, model, scale, padding="replicate", band_rows=BAND_ROWS):
 
     if C == 1:
         y = np.ascontiguousarray(img, np.float32) / np.float32(maxval)
-        for a, b in up.bands(H * scale):
+        for a, b in bands:
             out[a:b] = quantize(up.sr_rows(y, a, b))
         return out
     rgb = img[:, :, :3].astype(np.float32) / np.float32(maxval)
@@ -154,7 +162,7 @@ def upscale_image(img, model, scale, padding="replicate", band_rows=BAND_ROWS):
     y = np.ascontiguousarray(ycc[:, :, 0])
     chroma = np.ascontiguousarray(ycc[:, :, 1:])
     alpha = np.ascontiguousarray(img[:, :, 3], np.float32) / np.float32(maxval) if C == 4 else None
-    for a, b in up.bands(H * scale):
+    for a, b in bands:
         band = np.empty((b - a, W * scale, 3), np.float32)
         band[:, :, 0] = up.sr_rows(y, a, b)
         band[:, :, 1:] = up.bicubic_rows(chroma, a, b)
@@ -176,6 +184,9 @@ def main(argv, prog):
         raise UserError("--band-rows must be at least 1")
     outs = output_paths(args.inputs, args.out, args.scale)
     for src in args.inputs:
+        if Path(src).is_dir():
+            raise UserError(f"{src} is a directory; pass the images in it, e.g. {Path(src) / '*.png'} "
+                            "(the shell expands the glob) with -o a folder")
         if not Path(src).is_file():
             raise UserError(f"{src}: no such file")
     folder = Path(args.out) if outs[0] != Path(args.out) else None
@@ -200,7 +211,8 @@ def main(argv, prog):
         if min(H, W) < 2 or min(H, W) * args.scale < field:
             raise UserError(f"{src}: {W}x{H} is too small: x{args.scale} makes it smaller than the {model.arch} "
                             f"network's {field}x{field} receptive field")
-        result = upscale_image(img, model, args.scale, args.padding, args.band_rows)
+        result = upscale_image(img, model, args.scale, args.padding, args.band_rows,
+                               progress=None if args.no_progress else Path(src).name)
         write_image(dst, result, overwrite=args.overwrite)
         print(f"{src} ({W}x{H}) -> {dst} ({W * args.scale}x{H * args.scale})", file=sys.stderr)
     return 0

@@ -5,6 +5,7 @@ import zlib
 
 import numpy as np
 import pytest
+from conftest import assert_one_line_error
 from PIL import Image
 
 from npsrcnn import upscale as up_cli
@@ -151,6 +152,7 @@ def _truncated_png(path):
     "make, extra, message",
     [
         (lambda d: d / "missing.png", [], "no such file"),
+        (lambda d: d, [], "is a directory; pass the images in it, e.g. "),
         (lambda d: (d / "text.png").write_text("hello") and d / "text.png", [], "not an image"),
         (lambda d: _truncated_png(d / "trunc.png"), [], "truncated or corrupt"),
         (lambda d: _saved(d / "ok.png"), ["--scale", "2"], "trained for x3"),
@@ -235,3 +237,23 @@ def test_unwritable_format_and_corrupt_16_bit_data_are_one_line_errors(tmp_path,
     c16.write_bytes(bytes(data))
     assert up_cli.main([str(c16), "-o", str(tmp_path / "o.png"), "--scale", "3", "--weights", str(weights_file)]) == 2
     assert "truncated or corrupt" in capsys.readouterr().err
+
+
+def test_a_folder_as_input_suggests_a_glob(tmp_path, weights_file, capsys):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    _saved(folder / "a.png")
+    rc = up_cli.main([str(folder), "-o", str(tmp_path / "out"), "--scale", "3", "--weights", str(weights_file)])
+    err = capsys.readouterr().err
+    assert_one_line_error(rc, err, f"{folder} is a directory; pass the images in it, e.g. {folder / '*.png'}")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("flag", [[], ["--no-progress"]])
+def test_progress_bar_over_bands_unless_no_progress(tmp_path, weights_file, capsys, flag):
+    src = _saved(tmp_path / "in.png", (40, 30))
+    argv = [str(src), "-o", str(tmp_path / "o.png"), "--scale", "3", "--weights", str(weights_file),
+            "--band-rows", "30"]
+    assert up_cli.main(argv + flag) == 0
+    err = capsys.readouterr().err
+    assert ("in.png:   0%" in err and "| 0/4 [" in err) == (not flag), err
