@@ -257,3 +257,87 @@ def test_progress_bar_over_bands_unless_no_progress(tmp_path, weights_file, caps
     assert up_cli.main(argv + flag) == 0
     err = capsys.readouterr().err
     assert ("in.png:   0%" in err and "| 0/4 [" in err) == (not flag), err
+
+
+# ------------------------------------------------------------------------------------ JPEG and WebP output
+
+
+@pytest.mark.parametrize("suffix, fmt", [(".jpg", "JPEG"), (".webp", "WEBP")])
+def test_jpeg_and_webp_outputs_follow_quality(tmp_path, weights_file, model, suffix, fmt):
+    img = _image((30, 26, 3))
+    src = tmp_path / "in.png"
+    Image.fromarray(img).save(src)
+    want = up_cli.upscale_image(img, model, 3).astype(int)
+    base = [str(src), "--scale", "3", "--weights", str(weights_file), "--no-progress"]
+    err, size = {}, {}
+    for q in (None, 95, 30):
+        dst = tmp_path / f"q{q}{suffix}"
+        assert up_cli.main(base + ["-o", str(dst)] + ([] if q is None else ["--quality", str(q)])) == 0
+        with Image.open(dst) as im:
+            assert im.format == fmt and im.size == (78, 90) and im.mode == "RGB"
+            err[q], size[q] = np.abs(np.asarray(im).astype(int) - want).mean(), dst.stat().st_size
+    assert (tmp_path / f"qNone{suffix}").read_bytes() == (tmp_path / f"q95{suffix}").read_bytes()  # 95 by default
+    assert err[95] < err[30] and size[95] > size[30]
+    assert err[95] < 4
+
+
+def test_folder_output_in_the_format_asked(tmp_path, weights_file):
+    srcs = [_saved(tmp_path / f"im{i}.png") for i in range(2)]
+    out = tmp_path / "out"
+    argv = [str(s) for s in srcs] + ["-o", str(out), "--scale", "3", "--weights", str(weights_file), "--format", "webp"]
+    assert up_cli.main(argv + ["--quality", "80"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["im0_x3.webp", "im1_x3.webp"]
+    assert all(Image.open(p).format == "WEBP" for p in out.iterdir())
+
+
+def test_webp_keeps_alpha(tmp_path, weights_file, model):
+    img = _image((20, 24, 4))
+    src = tmp_path / "a.png"
+    Image.fromarray(img, "RGBA").save(src)
+    dst = tmp_path / "a.webp"
+    assert up_cli.main([str(src), "-o", str(dst), "--scale", "3", "--weights", str(weights_file)]) == 0
+    with Image.open(dst) as im:
+        assert im.mode == "RGBA"
+        alpha = np.asarray(im)[:, :, 3].astype(int)
+    assert np.abs(alpha - up_cli.upscale_image(img, model, 3)[:, :, 3]).mean() < 3
+
+
+def _rgba(path):
+    Image.fromarray(_image((20, 20, 4)), "RGBA").save(path)
+    return path
+
+
+def _gray16(path):
+    write_image(path, _image((20, 20), np.uint16))
+    return path
+
+
+def _colour16(path):
+    write_image(path, _image((20, 20, 3), np.uint16))
+    return path
+
+
+@pytest.mark.parametrize("make, out, extra, message", [
+    (_gray16, "o.jpg", [], "o.jpg: JPEG holds 8-bit images and {src} is 16-bit; write .png or .tif to keep 16 bits"),
+    (_gray16, "o.webp", [], "WebP holds 8-bit images and {src} is 16-bit"),
+    (_colour16, "o.jpg", [], "o.jpg: 16-bit colour images can only be written as .png, and {src} is one"),
+    (_rgba, "o.jpg", [], "o.jpg: JPEG has no alpha channel and {src} has one; write .png or .webp to keep it"),
+    (_rgba, "o.bmp", [], "o.bmp: BMP has no alpha channel"),
+    (_saved, "o.png", ["--quality", "90"], "--quality is for JPEG and WebP outputs, and {tmp}/o.png is PNG"),
+    (_saved, "o.jpg", ["--quality", "0"], "--quality must be 1-100, got 0"),
+    (_saved, "o.png", ["--format", "jpg"], "-o {tmp}/o.png is PNG but --format is jpg"),
+])
+def test_formats_that_cannot_hold_the_image_are_refused(tmp_path, weights_file, capsys, make, out, extra, message):
+    src = make(tmp_path / "in.png")
+    before = sorted(tmp_path.iterdir())
+    rc = up_cli.main([str(src), "-o", str(tmp_path / out), "--scale", "3", "--weights", str(weights_file), *extra])
+    assert_one_line_error(rc, capsys.readouterr().err, message.format(src=src, tmp=tmp_path))
+    assert sorted(tmp_path.iterdir()) == before
+
+
+def test_a_later_input_jpeg_cannot_hold_stops_the_run_before_any_work(tmp_path, weights_file, capsys):
+    srcs = [_saved(tmp_path / "a.png"), _rgba(tmp_path / "b.png")]
+    out = tmp_path / "out"
+    argv = [str(s) for s in srcs] + ["-o", str(out), "--scale", "3", "--weights", str(weights_file), "--format", "jpg"]
+    assert_one_line_error(up_cli.main(argv), capsys.readouterr().err, f"{out / 'b_x3.jpg'}: JPEG has no alpha channel")
+    assert not out.exists()
