@@ -6,7 +6,9 @@ bicubically and kept. 8- and 16-bit images keep their bit depth. The network's i
 upscale (MATLAB ``imresize``) of the image, as in the paper. Outputs are PNG unless ``-o`` names
 another format (``.jpg``, ``.webp``, ``.bmp``, ``.tif``) or ``--format`` says which for a folder;
 JPEG and WebP take ``--quality`` (default 95). An image the output format cannot hold whole (16 bits
-in JPEG or WebP, alpha in JPEG or BMP) is refused, naming the format that can.
+in JPEG or WebP, alpha in JPEG or BMP) is refused, naming the format that can. ``--compare FILE``
+also writes a side-by-side PNG, bicubic | SRCNN, with the original as a third panel when given with
+``--reference`` (the image the input was made from, by downscaling).
 
 Large images are processed in bands of output rows so memory stays bounded (a 4000x3000 x3 upscale
 holds the 12000x9000 result plus a few bands); each band is computed with enough context rows that
@@ -22,6 +24,7 @@ Examples::
     npsrcnn upscale photo.png -o photo_x3.png --scale 3                  # the shipped x3 weights
     npsrcnn upscale a.png b.jpg -o upscaled/ --scale 2 --weights runs/9-1-5-x2/model.h5
     npsrcnn upscale photos/*.jpg -o big/ --format jpg --quality 90 --scale 2 --weights x2
+    npsrcnn upscale small.png -o big.png --scale 3 --compare cmp.png --reference original.png
     npsrcnn upscale scan.tif -o out.png --scale 3 --weights "srcnn_matlab_weights/9-5-5(ImageNet)/x3.mat"
 """
 import sys
@@ -29,6 +32,7 @@ from pathlib import Path
 
 from . import __version__
 from ._cli import ArgumentParser, UserError, check_output_path, command, new_folder
+from .imageio import FORMAT_NAMES, LOSSY, check_format, probe, read_image, write_image
 from .pretrained import load_weights, shipped_weights  # noqa: F401  (shipped_weights: importable from here, as before)
 
 PROG = "python -m npsrcnn.upscale"
@@ -53,6 +57,10 @@ def build_parser(prog=PROG):
     p.add_argument("--padding", choices=("replicate", "zero"), default="replicate",
                    help="how each layer pads the borders (default %(default)s, as the authors' MATLAB code)")
     p.add_argument("--band-rows", type=int, metavar="N", default=BAND_ROWS, help="output rows per band (memory vs. speed)")
+    p.add_argument("--compare", metavar="FILE.png",
+                   help="also write a side-by-side PNG: bicubic | SRCNN (one input only)")
+    p.add_argument("--reference", metavar="ORIG",
+                   help="with --compare, the original (high-resolution) image, shown as a third panel")
     p.add_argument("--overwrite", action="store_true", help="replace output files that exist")
     p.add_argument("--no-progress", action="store_true", help="no progress bar over each image's bands")
     p.add_argument("--version", action="version", version=f"npsrcnn {__version__}")
@@ -62,8 +70,6 @@ def build_parser(prog=PROG):
 def output_paths(inputs, out, scale, fmt=None):
     """One output path per input: `out` itself for a single input with an image suffix, else
     out/<stem>_x<S>.<fmt> (fmt from --format, default png)."""
-    from .imageio import FORMAT_NAMES
-
     out = Path(out)
     if len(inputs) == 1 and out.suffix.lower() in IMAGE_SUFFIXES and not out.is_dir():
         if fmt is not None and FORMAT_NAMES[out.suffix.lower()] != FORMAT_NAMES[f".{fmt}"]:
@@ -200,8 +206,6 @@ def main(argv, prog):
         raise UserError("--band-rows must be at least 1")
     outs = output_paths(args.inputs, args.out, args.scale, args.format)
     quality = check_quality(args.quality, outs)
-    from .imageio import check_format, probe
-
     for src, dst in zip(args.inputs, outs):
         if Path(src).is_dir():
             raise UserError(f"{src} is a directory; pass the images in it, e.g. {Path(src) / '*.png'} "
@@ -217,19 +221,65 @@ def main(argv, prog):
             raise UserError(f"output {dst} exists; pass --overwrite to replace it")
     if folder is None:
         check_output_path(outs[0], overwrite=args.overwrite)
+    compare, reference = check_compare(args, outs)
     model, words = load_weights(args.weights, args.scale)
     print(f"npsrcnn {__version__} upscale: x{args.scale} with {model.arch} weights {words}", file=sys.stderr)
 
     with new_folder(folder or outs[0].parent):  # a folder made for outputs goes again if none is written
         for src, dst in zip(args.inputs, outs):
-            upscale_file(src, dst, model, args, quality)
+            img = read_input(src, model, args.scale)
+            if reference is not None:
+                reference = fit_reference(reference, img, args)
+            result = upscale_image(img, model, args.scale, args.padding, args.band_rows,
+                                   progress=None if args.no_progress else Path(src).name)
+            write_image(dst, result, overwrite=args.overwrite, quality=quality)
+            H, W = img.shape[:2]
+            print(f"{src} ({W}x{H}) -> {dst} ({W * args.scale}x{H * args.scale})", file=sys.stderr)
+    if compare is not None:
+        write_comparison(compare, img, result, reference, model, args)
     return 0
+
+
+def check_compare(args, outs):
+    """(--compare path, the --reference image) or (None, None); UserError for a bad combination."""
+    if args.reference is not None and args.compare is None:
+        raise UserError("--reference is shown in the --compare image; pass --compare FILE.png too")
+    if args.compare is None:
+        return None, None
+    path = Path(args.compare)
+    if len(args.inputs) != 1:
+        raise UserError(f"--compare works with one input, got {len(args.inputs)}")
+    if path.suffix.lower() != ".png":
+        raise UserError(f"--compare {path}: write a .png file")
+    if path.resolve() == outs[0].resolve():
+        raise UserError(f"--compare {path} is also the -o output; give it another name")
+    check_output_path(path, overwrite=args.overwrite)
+    return path, (None if args.reference is None else read_image(args.reference))
+
+
+def fit_reference(ref, img, args):
+    """The reference cropped to the upscaled size (it may be up to scale-1 pixels larger, as modcrop leaves)."""
+    H, W = (n * args.scale for n in img.shape[:2])
+    h, w = ref.shape[:2]
+    if not (H <= h < H + args.scale and W <= w < W + args.scale):
+        raise UserError(f"--reference {args.reference} is {w}x{h} but the upscaled {args.inputs[0]} is {W}x{H}; "
+                        "pass the image the input was downscaled from")
+    return ref[:H, :W]
+
+
+def write_comparison(path, img, result, reference, model, args):
+    """bicubic | SRCNN [| original] side by side, as a PNG written atomically."""
+    from .compare import bicubic_image, side_by_side
+
+    panels = [("bicubic", bicubic_image(img, args.scale)), (f"SRCNN {model.arch} x{args.scale}", result)]
+    if reference is not None:
+        panels.append(("original", reference))
+    write_image(path, side_by_side(panels), overwrite=args.overwrite)
+    print(f"comparison ({' | '.join(label for label, _ in panels)}) -> {path}", file=sys.stderr)
 
 
 def check_quality(quality, outs):
     """The JPEG / WebP quality to write with; UserError if it is out of range or every output is lossless."""
-    from .imageio import FORMAT_NAMES, LOSSY
-
     if quality is None:
         return DEFAULT_QUALITY
     if not 1 <= quality <= 100:
@@ -240,20 +290,15 @@ def check_quality(quality, outs):
     return quality
 
 
-def upscale_file(src, dst, model, args, quality):
-    """Read `src`, upscale it, write `dst` atomically and say so on stderr."""
-    from .imageio import read_image, write_image
-
+def read_input(src, model, scale):
+    """The image `src`; UserError if, upscaled, it is still smaller than the network's receptive field."""
     img = read_image(src)
     H, W = img.shape[:2]
     field = 2 * model.border + 1  # receptive field of one output pixel: 13x13 for 9-1-5
-    if min(H, W) < 2 or min(H, W) * args.scale < field:
-        raise UserError(f"{src}: {W}x{H} is too small: x{args.scale} makes it smaller than the {model.arch} "
+    if min(H, W) < 2 or min(H, W) * scale < field:
+        raise UserError(f"{src}: {W}x{H} is too small: x{scale} makes it smaller than the {model.arch} "
                         f"network's {field}x{field} receptive field")
-    result = upscale_image(img, model, args.scale, args.padding, args.band_rows,
-                           progress=None if args.no_progress else Path(src).name)
-    write_image(dst, result, overwrite=args.overwrite, quality=quality)
-    print(f"{src} ({W}x{H}) -> {dst} ({W * args.scale}x{H * args.scale})", file=sys.stderr)
+    return img
 
 
 if __name__ == "__main__":

@@ -341,3 +341,67 @@ def test_a_later_input_jpeg_cannot_hold_stops_the_run_before_any_work(tmp_path, 
     argv = [str(s) for s in srcs] + ["-o", str(out), "--scale", "3", "--weights", str(weights_file), "--format", "jpg"]
     assert_one_line_error(up_cli.main(argv), capsys.readouterr().err, f"{out / 'b_x3.jpg'}: JPEG has no alpha channel")
     assert not out.exists()
+
+
+# ------------------------------------------------------------------------------------ --compare
+
+
+def _panels(path, n, H, W):
+    from npsrcnn.compare import GAP, HEADER
+
+    cmp = np.asarray(Image.open(path))
+    assert cmp.shape == (HEADER + H, n * W + (n - 1) * GAP, 3)
+    assert (cmp[HEADER:, W:W + GAP] == 255).all()  # the gap stays white under long labels
+    assert (cmp[:HEADER] < 128).any()  # some label text was drawn
+    return [cmp[HEADER:, i * (W + GAP):i * (W + GAP) + W] for i in range(n)]
+
+
+def test_compare_with_reference_shows_bicubic_srcnn_and_the_original(tmp_path, weights_file, capsys):
+    from npsrcnn.compare import bicubic_image
+
+    hr = _image((61, 50, 3), seed=4)  # not a multiple of 3: the reference is cropped as modcrop does
+    Image.fromarray(hr).save(tmp_path / "orig.png")
+    lr = _quantize(imresize(hr[:60, :48].astype(np.float32) / 255, 1 / 3), np.uint8)
+    Image.fromarray(lr).save(tmp_path / "small.png")
+    argv = [str(tmp_path / "small.png"), "-o", str(tmp_path / "big.png"), "--scale", "3", "--weights",
+            str(weights_file), "--compare", str(tmp_path / "cmp.png"), "--reference", str(tmp_path / "orig.png")]
+    assert up_cli.main(argv) == 0
+    assert f"comparison (bicubic | SRCNN 9-1-5 x3 | original) -> {tmp_path / 'cmp.png'}" in capsys.readouterr().err
+    bicubic, srcnn, original = _panels(tmp_path / "cmp.png", 3, 60, 48)
+    np.testing.assert_array_equal(srcnn, read_image(tmp_path / "big.png"))
+    np.testing.assert_array_equal(bicubic, bicubic_image(lr, 3))
+    np.testing.assert_array_equal(original, hr[:60, :48])
+    assert np.abs(bicubic.astype(int) - srcnn).mean() > 1  # the panels differ where the network acted
+
+
+def test_compare_without_reference_and_16_bit_gray(tmp_path, weights_file, model):
+    img = _image((22, 18), np.uint16)
+    write_image(tmp_path / "g16.png", img)
+    argv = [str(tmp_path / "g16.png"), "-o", str(tmp_path / "o.png"), "--scale", "3", "--weights", str(weights_file),
+            "--compare", str(tmp_path / "c.png")]
+    assert up_cli.main(argv) == 0
+    bicubic, srcnn = _panels(tmp_path / "c.png", 2, 66, 54)
+    out16 = read_image(tmp_path / "o.png").astype(np.int64)
+    want = (out16 * 255 + 32767) // 65535  # 16 bits shown as 8, rounded
+    np.testing.assert_array_equal(srcnn, np.repeat(want[:, :, None], 3, axis=2))
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--compare", "{tmp}/c.png", "--inputs2"], "--compare works with one input, got 2"),
+    (["--reference", "{tmp}/in.png"], "--reference is shown in the --compare image; pass --compare FILE.png too"),
+    (["--compare", "{tmp}/c.jpg"], "--compare {tmp}/c.jpg: write a .png file"),
+    (["--compare", "{tmp}/out.png"], "is also the -o output"),
+    (["--compare", "{tmp}/mine.png"], "output {tmp}/mine.png exists; pass --overwrite"),
+    (["--compare", "{tmp}/c.png", "--reference", "{tmp}/nope.png"], "nope.png: no such file"),
+    (["--compare", "{tmp}/c.png", "--reference", "{tmp}/in.png"], "--reference {tmp}/in.png is 20x20 but the upscaled"),
+])
+def test_compare_bad_input_writes_nothing(tmp_path, weights_file, capsys, extra, message):
+    src = _saved(tmp_path / "in.png")
+    (tmp_path / "mine.png").write_bytes(b"mine")
+    inputs = [str(src)] + ([str(_saved(tmp_path / "in2.png"))] if "--inputs2" in extra else [])
+    before = sorted(tmp_path.iterdir())
+    extra = [a.format(tmp=tmp_path) for a in extra if a != "--inputs2"]
+    out = tmp_path / ("out" if len(inputs) > 1 else "out.png")
+    rc = up_cli.main(inputs + ["-o", str(out), "--scale", "3", "--weights", str(weights_file), *extra])
+    assert_one_line_error(rc, capsys.readouterr().err, message.format(tmp=tmp_path))
+    assert sorted(tmp_path.iterdir()) == before and (tmp_path / "mine.png").read_bytes() == b"mine"
