@@ -532,7 +532,7 @@ def _cmd_verify(args):
     if args.json:
         print(json.dumps(summary.to_json(), indent=2))
     else:
-        print(f"verify {' '.join(args.sets)} in {summary.dest.resolve()}")
+        print(f"verify {' '.join(args.sets)} in {summary.dest}")
         _print_summary(summary, ("files", "ok", "failed"))
     if not summary.ok:
         _report_failures(summary, "do not verify", summary.dest, brief=not args.verbose)
@@ -548,11 +548,11 @@ def _cmd_fetch(args):
     dest = Path(args.dest)
     source = args.base_url or default_base_url()
     if args.source_dir:
-        source = f"{Path(args.source_dir).resolve()} (local copy)"
+        source = f"{args.source_dir} (local copy)"
     total = sum(e.bytes for e in entries)
     if not args.json:
         print(f"fetch {' '.join(args.sets)} ({len(entries)} files, {_human(total)}) from {source} "
-              f"into {dest.resolve()}")
+              f"into {dest}")
     # The bar goes to stderr and only on a terminal (disable=None), so piped output stays clean.
     with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, disable=None if args.progress else True,
               leave=False, dynamic_ncols=True) as bar:

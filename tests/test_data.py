@@ -431,3 +431,16 @@ def test_fetch_json_summary(fake, server, tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert rc == 0 and out["ok"] is True and out["failures"] == []
     assert out["sets"] == {"Set5": {"files": 5, "ok": 0, "fetched": 5, "failed": 0}}
+
+
+def test_header_names_the_folders_as_given(fake, tmp_path, capsys, monkeypatch):
+    entries, files = fake
+    (tmp_path / "src" / "Set5").mkdir(parents=True)
+    for n, b in files.items():
+        (tmp_path / "src" / "Set5" / n).write_bytes(b)
+    monkeypatch.chdir(tmp_path)
+    assert data.main(["fetch", "--sets", "Set5", "--from", "src", "--dest", "out", "--no-progress"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("fetch Set5 (5 files, ") and first.endswith(" from src (local copy) into out")
+    assert data.main(["verify", "--sets", "Set5", "--dest", "out"]) == 0
+    assert capsys.readouterr().out.startswith("verify Set5 in out\n")
