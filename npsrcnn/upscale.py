@@ -208,7 +208,7 @@ def main(argv, prog):
     quality = check_quality(args.quality, outs)
     for src, dst in zip(args.inputs, outs):
         if Path(src).is_dir():
-            raise UserError(f"{src} is a directory; pass the images in it, e.g. {Path(src) / '*.png'} "
+            raise UserError(f"{src} is a directory; pass the images in it, e.g. {Path(src) / glob_for(src)} "
                             "(the shell expands the glob) with -o a folder")
         if not Path(src).is_file():
             raise UserError(f"{src}: no such file")
@@ -276,6 +276,16 @@ def write_comparison(path, img, result, reference, model, args):
         panels.append(("original", reference))
     write_image(path, side_by_side(panels), overwrite=args.overwrite)
     print(f"comparison ({' | '.join(label for label, _ in panels)}) -> {path}", file=sys.stderr)
+
+
+def glob_for(folder):
+    """'*.bmp' for a folder of mostly .bmp images (any suffix upscale reads), else '*.png'."""
+    from collections import Counter
+
+    from .patches import IMAGE_SUFFIXES as READABLE
+
+    suffixes = Counter(p.suffix for p in Path(folder).iterdir() if p.suffix.lower() in READABLE)
+    return f"*{suffixes.most_common(1)[0][0]}" if suffixes else "*.png"
 
 
 def check_quality(quality, outs):

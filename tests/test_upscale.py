@@ -242,10 +242,11 @@ def test_unwritable_format_and_corrupt_16_bit_data_are_one_line_errors(tmp_path,
 def test_a_folder_as_input_suggests_a_glob(tmp_path, weights_file, capsys):
     folder = tmp_path / "photos"
     folder.mkdir()
-    _saved(folder / "a.png")
+    for name in ("a.bmp", "b.bmp", "c.png", "notes.txt", "d.txt"):
+        (folder / name).write_bytes(b"")
     rc = up_cli.main([str(folder), "-o", str(tmp_path / "out"), "--scale", "3", "--weights", str(weights_file)])
     err = capsys.readouterr().err
-    assert_one_line_error(rc, err, f"{folder} is a directory; pass the images in it, e.g. {folder / '*.png'}")
+    assert_one_line_error(rc, err, f"{folder} is a directory; pass the images in it, e.g. {folder / '*.bmp'}")
     assert not (tmp_path / "out").exists()
 
 
