@@ -16,8 +16,10 @@ Where things are:
 - ``npsrcnn.color``    MATLAB-compatible ``rgb2ycbcr`` / ``ycbcr2rgb`` (BT.601)
 - ``npsrcnn.metrics``  PSNR and SSIM (Wang et al. 2004) in float64
 - ``npsrcnn.patches``  training data: modcrop, degrade, 33x33 / 21x21 patches, HDF5
-- commands: ``npsrcnn train``, ``upscale``, ``evaluate``, ``prepare``, ``data`` (``npsrcnn/__main__.py``),
-  each also ``python -m npsrcnn.<command>``
+- ``npsrcnn.pretrained`` ``--weights`` by name (x2, x3, x4) or path (.h5, .npz, .mat)
+- ``npsrcnn.patchcache`` training patches cut once, shared by runs, keyed by content
+- commands: ``npsrcnn train``, ``upscale``, ``evaluate``, ``prepare``, ``data``, ``convert``
+  (``npsrcnn/__main__.py``), each also ``python -m npsrcnn.<command>``
 """
 
 __version__ = "0.1.0"

@@ -47,7 +47,9 @@ def main(argv=None, prog="npsrcnn"):
         print(f"npsrcnn {__version__}")
         return 0
     name, rest = argv[0], argv[1:]
-    if name == "help" and rest and rest[0] in COMMANDS:  # `npsrcnn help train` = `npsrcnn train --help`
+    if name == "help":  # `npsrcnn help train` = `npsrcnn train --help`; `npsrcnn help` = `npsrcnn`
+        if not rest:
+            return main([], prog)
         name, rest = rest[0], ["--help"]
     if name not in COMMANDS:
         close = difflib.get_close_matches(name, COMMANDS, n=1)

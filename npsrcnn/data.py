@@ -53,6 +53,8 @@ DEFAULT_BASE_URL = "https://raw.githubusercontent.com"
 CHUNK = 1 << 16
 # HTTP statuses worth retrying: the server or something between us is busy, not "this URL is wrong".
 _RETRY_STATUS = {408, 425, 429, 500, 502, 503, 504}
+# verify names this many files per set and kind of failure (--verbose: all of them).
+BRIEF_NAMES = 5
 # After this many files in a row fail on the network, stop: 200 more timeouts tell the user nothing.
 _MAX_NETWORK_FAILURES_IN_A_ROW = 3
 
@@ -246,6 +248,7 @@ def fetch(sets=None, dest=None, base_url=None, source_dir=None, *, retries=3, ba
         source_dir = Path(source_dir)
         if not source_dir.is_dir():
             raise UserError(f"--from folder {source_dir} does not exist")
+        _check_source_layout(source_dir, entries)
     for s in dict.fromkeys(e.set for e in entries):
         try:
             (dest / s).mkdir(parents=True, exist_ok=True)
@@ -262,6 +265,21 @@ def fetch(sets=None, dest=None, base_url=None, source_dir=None, *, retries=3, ba
         network_failures_in_a_row = network_failures_in_a_row + 1 if r.category == "network error" else 0
         results.append(r)
     return Summary(dest, results)
+
+
+def _check_source_layout(source_dir, entries):
+    """UserError unless `source_dir` holds at least one asked-for set as a subfolder ({set}/{file})."""
+    sets = list(dict.fromkeys(e.set for e in entries))
+    if any((source_dir / s).is_dir() for s in sets):
+        return
+    inside = [s for s in SETS if s.lower() == source_dir.name.lower()]
+    inside = inside or sorted({e.set for e in manifest() if (source_dir / e.file).is_file()}, key=SETS.index)
+    if inside:
+        parent = source_dir.parent if str(source_dir.parent) != "." else source_dir.absolute().parent
+        raise UserError(f"--from {source_dir} is the {inside[0]} folder itself; pass the folder that holds it, "
+                        f"--from {parent}")
+    raise UserError(f"--from {source_dir} holds none of {', '.join(s + '/' for s in sets)}; "
+                    "pass a folder laid out as DIR/{set}/{file}")
 
 
 def _check_writable(folder, writable):
@@ -463,17 +481,32 @@ def _print_summary(summary, columns):
         print(f"{s:8}" + "".join(f" {c[k]:7d}" for k in columns))
 
 
-def _report_failures(summary, prog_action, dest):
-    """One line per failed file on stderr, then a UserError naming the counts per category."""
+def _report_failures(summary, prog_action, dest, brief=False):
+    """The failed files on stderr, then a UserError naming the counts per category.
+
+    One line per file, or with `brief` one line per set and kind of failure naming its first
+    :data:`BRIEF_NAMES` files (``verify`` without ``--verbose``: a missing set is 91 files).
+    """
     failures = summary.failures
+    groups = {}
     for r in failures:
         if r.category != "not attempted":
-            print(f"{r.set}/{r.file}: {r.message}", file=sys.stderr)
+            groups.setdefault((r.set, r.category), []).append(r)
+    for (s, category), rs in groups.items():
+        if not brief:
+            for r in rs:
+                print(f"{r.set}/{r.file}: {r.message}", file=sys.stderr)
+            continue
+        names = ", ".join(r.file for r in rs[:BRIEF_NAMES])
+        more = f" and {len(rs) - BRIEF_NAMES} more (--verbose lists them)" if len(rs) > BRIEF_NAMES else ""
+        print(f"{s}: {len(rs)} of {summary.counts()[s]['files']} {category}: {names}{more}", file=sys.stderr)
     cats = Counter(r.category for r in failures)
     detail = ", ".join(f"{k}: {v}" for k, v in cats.items())
     hint = ""
     if "network error" in cats or "not attempted" in cats:
         hint = "; rerun to resume, or use --from DIR with a local copy"
+    elif set(cats) == {"missing"}:
+        hint = "; `npsrcnn data fetch" + ("" if Path(dest) == default_dest() else f" --dest {dest}") + "` gets them"
     raise UserError(f"{len(failures)} of {len(summary.results)} files {prog_action} ({detail}) in {dest}{hint}")
 
 
@@ -499,10 +532,10 @@ def _cmd_verify(args):
     if args.json:
         print(json.dumps(summary.to_json(), indent=2))
     else:
-        print(f"verify {' '.join(args.sets)} in {summary.dest.resolve()}")
+        print(f"verify {' '.join(args.sets)} in {summary.dest}")
         _print_summary(summary, ("files", "ok", "failed"))
     if not summary.ok:
-        _report_failures(summary, "do not verify", summary.dest)
+        _report_failures(summary, "do not verify", summary.dest, brief=not args.verbose)
     if not args.json:
         print(f"all {len(summary.results)} files verify against the manifest")
     return 0
@@ -515,11 +548,11 @@ def _cmd_fetch(args):
     dest = Path(args.dest)
     source = args.base_url or default_base_url()
     if args.source_dir:
-        source = f"{Path(args.source_dir).resolve()} (local copy)"
+        source = f"{args.source_dir} (local copy)"
     total = sum(e.bytes for e in entries)
     if not args.json:
         print(f"fetch {' '.join(args.sets)} ({len(entries)} files, {_human(total)}) from {source} "
-              f"into {dest.resolve()}")
+              f"into {dest}")
     # The bar goes to stderr and only on a terminal (disable=None), so piped output stays clean.
     with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, disable=None if args.progress else True,
               leave=False, dynamic_ncols=True) as bar:
@@ -564,7 +597,10 @@ def main(argv, prog):
     p.add_argument("--backoff", type=float, default=1.0, help="first wait before a retry, doubled each time (s)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds a connection or read may stall (default 30)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
-    common(sub.add_parser("verify", help="check the files under --dest against the manifest"))
+    p = sub.add_parser("verify", help="check the files under --dest against the manifest")
+    common(p)
+    p.add_argument("--verbose", action="store_true",
+                   help="name every file that does not verify, with why (default: the first few per set)")
     p = sub.add_parser("list", help="the sets, their file counts, bytes and sources")
     p.add_argument("--json", action="store_true", help="print JSON")
 

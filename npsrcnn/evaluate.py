@@ -129,6 +129,7 @@ def build_parser(prog=PROG):
     p.add_argument("--padding", default="replicate", choices=("replicate", "zero"),
                    help="padding at every layer (the authors' SRCNN.m: replicate; default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (there is none with --json)")
     return p
 
 
@@ -137,6 +138,9 @@ def main(argv, prog):
     args = build_parser(prog).parse_args(argv)
     if args.scale < 2:
         raise UserError(f"--scale must be >= 2, got {args.scale}")
+    if Path(args.dataset).is_file():
+        raise UserError(f"--dataset {args.dataset} is a file, not a folder; pass the folder of images "
+                        f"({Path(args.dataset).parent})")
     if not Path(args.dataset).is_dir():
         raise UserError(f"dataset folder {args.dataset} not found")
     model, weights = load_weights(args.weights, args.scale)
@@ -144,7 +148,8 @@ def main(argv, prog):
     if not args.json:
         print(f"evaluate: weights={weights} arch={arch} scale={args.scale} dataset={args.dataset}"
               f" padding={args.padding}", flush=True)
-    result = evaluate_dataset(model, args.dataset, args.scale, padding=args.padding, progress=not args.json)
+    result = evaluate_dataset(model, args.dataset, args.scale, padding=args.padding,
+                              progress=not (args.json or args.no_progress))
     if args.json:
         meta = dict(weights=str(weights), dataset=str(args.dataset), scale=args.scale, arch=arch,
                     padding=args.padding)

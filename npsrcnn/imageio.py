@@ -4,6 +4,7 @@ Arrays are ``(H, W)`` for grayscale, ``(H, W, 3)`` for RGB and ``(H, W, 4)`` for
 uint16 as stored (16-bit colour PNGs go through :mod:`npsrcnn.png16`, as Pillow reduces them to 8 bits). Pillow's decompression-bomb limit stays on; truncated files are errors, not
 silently padded (``ImageFile.LOAD_TRUNCATED_IMAGES`` is left False).
 """
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +47,7 @@ def read_image(path):
         Missing or unreadable file, not an image, truncated or corrupt data, a decompression bomb,
         or a pixel format we do not handle.
     """
-    try:
+    with _reading(path):
         with open(path, "rb") as fh:
             head = fh.read(33)
             if png16.is_png16_colour(head):  # Pillow would reduce these to 8 bits
@@ -54,6 +55,28 @@ def read_image(path):
         with Image.open(path) as im:
             im.load()  # decode now, inside the try, so truncation is reported here
             return _to_array(im, path)
+
+
+def probe(path):
+    """(bits, channels) of the array :func:`read_image` would return, from the file's header only.
+
+    bits is 8 or 16; channels 1, 3 or 4 (alpha). Raises UserError as read_image does.
+    """
+    with _reading(path):
+        with open(path, "rb") as fh:
+            head = fh.read(33)
+        if png16.is_png16_colour(head):
+            return 16, 3 if head[25] == 2 else 4  # RGB, or gray + alpha / RGBA (read as RGBA)
+        with Image.open(path) as im:
+            target, dtype = _layout(im, path)
+    return (16 if dtype == np.uint16 else 8), {"RGB": 3, "RGBA": 4}.get(target, 1)
+
+
+@contextlib.contextmanager
+def _reading(path):
+    """Turn what opening and decoding `path` can raise into one-line UserErrors naming it."""
+    try:
+        yield
     except FileNotFoundError:
         raise UserError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -76,12 +99,18 @@ def _from_png16(data):
     return img
 
 
-def _to_array(im, path):
+def _layout(im, path):
+    """(Pillow mode the array is made from, or None to keep im.mode; numpy dtype) for an opened image."""
     if im.mode not in _MODES:
         raise UserError(f"{path}: unsupported pixel format {im.mode!r}")
     target, dtype = _MODES[im.mode]
     if im.mode == "P":
         target = "RGBA" if "transparency" in im.info else "RGB"
+    return target, dtype
+
+
+def _to_array(im, path):
+    target, dtype = _layout(im, path)
     if target is not None and target != im.mode:
         im = im.convert(target)
     arr = np.asarray(im)
@@ -92,28 +121,54 @@ def _to_array(im, path):
     return np.ascontiguousarray(arr)
 
 
-def write_image(path, img, overwrite=False):
+# Formats by suffix, for messages and for what each can hold.
+FORMAT_NAMES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WebP", ".bmp": "BMP", ".tif": "TIFF",
+                ".tiff": "TIFF"}
+LOSSY = (".jpg", ".jpeg", ".webp")  # take a quality
+_GRAY16 = (".png", ".tif", ".tiff")  # can hold 16-bit grayscale
+_NO_ALPHA = (".jpg", ".jpeg", ".bmp")  # JPEG has none; Pillow's BMP writer drops it
+
+
+def check_format(path, bits, channels, what="the image"):
+    """UserError unless an image of `bits` (8, 16) and `channels` (1, 3, 4) fits `path`'s format whole.
+
+    Writing would otherwise fail late or lose data silently: Pillow makes 16-bit images 8-bit in
+    WebP and drops alpha in BMP. `what` names the image in the message (e.g. the input file).
+    """
+    suffix = Path(path).suffix.lower()
+    name = FORMAT_NAMES.get(suffix, suffix)
+    if bits == 16 and channels > 1 and suffix != ".png":
+        raise UserError(f"{path}: 16-bit colour images can only be written as .png, and {what} is one")
+    if bits == 16 and suffix not in _GRAY16:
+        raise UserError(f"{path}: {name} holds 8-bit images and {what} is 16-bit; write .png or .tif to keep 16 bits")
+    if channels == 4 and suffix in _NO_ALPHA:
+        raise UserError(f"{path}: {name} has no alpha channel and {what} has one; write .png or .webp to keep it")
+
+
+def write_image(path, img, overwrite=False, quality=95):
     """Write a uint8 or uint16 image atomically; refuse to replace a file unless `overwrite`.
 
     Parameters
     ----------
     path : str or Path
-        Output file; the format follows the suffix (.png, .bmp, .tif, ...).
-    img : ndarray, shape (H, W), (H, W, 3) or (H, W, 4), dtype uint8 or uint16 (16-bit colour: .png only)
+        Output file; the format follows the suffix (.png, .jpg, .webp, .bmp, .tif, ...).
+    img : ndarray, shape (H, W), (H, W, 3) or (H, W, 4), dtype uint8 or uint16
+        16-bit: .png (and .tif for grayscale) only; alpha: not .jpg or .bmp (:func:`check_format`).
+    quality : int, 1-100, for JPEG and WebP (Pillow's scale)
     """
     img = np.asarray(img)
-    if img.dtype == np.uint16 and img.ndim == 3 and img.shape[2] in (3, 4):
-        if Path(path).suffix.lower() != ".png":
-            raise UserError(f"{path}: 16-bit colour images can only be written as .png")
-        with atomic_output(path, overwrite=overwrite) as tmp, open(tmp, "wb") as fh:
-            png16.write_png16(fh, img)
-        return
-    if (img.dtype == np.uint16 and img.ndim == 2) or (img.dtype == np.uint8 and (img.ndim == 2 or img.shape[2] in (3, 4))):
-        pil = Image.fromarray(img)  # uint16 (H, W) becomes mode I;16
-    else:
+    channels = 1 if img.ndim == 2 else (img.shape[2] if img.ndim == 3 else 0)
+    if img.dtype not in (np.uint8, np.uint16) or channels not in (1, 3, 4):
         raise UserError(f"cannot write an image of dtype {img.dtype} and shape {img.shape}")
     fmt = Image.registered_extensions().get(Path(path).suffix.lower())
     if fmt is None:
-        raise UserError(f"{path}: unknown image format {Path(path).suffix!r}; use .png, .bmp or .tif")
+        raise UserError(f"{path}: unknown image format {Path(path).suffix!r}; use .png, .jpg, .webp, .bmp or .tif")
+    check_format(path, 16 if img.dtype == np.uint16 else 8, channels)
+    if img.dtype == np.uint16 and channels > 1:
+        with atomic_output(path, overwrite=overwrite) as tmp, open(tmp, "wb") as fh:
+            png16.write_png16(fh, img)
+        return
+    pil = Image.fromarray(img)  # uint16 (H, W) becomes mode I;16
+    options = dict(quality=int(quality)) if Path(path).suffix.lower() in LOSSY else {}
     with atomic_output(path, overwrite=overwrite) as tmp:
-        pil.save(tmp, format=fmt)
+        pil.save(tmp, format=fmt, **options)

@@ -313,17 +313,9 @@ class SRCNN:
     def from_mat(cls, path, scale=None):
         """Load the authors' released MATLAB weights (SRCNN_v1 ``model/<arch>/x<S>.mat``) with SciPy.
 
-        Parameters
-        ----------
-        path : str or Path
-            e.g. ``srcnn_matlab_weights/9-5-5(ImageNet)/x3.mat``.
-        scale : int, optional
-            Defaults to the number in a file name like ``x3.mat``.
-
-        Notes
-        -----
-        The layout transform is :func:`mat_to_arrays`, the one the reference .npz files were made with,
-        so both give the same float64 arrays, bit for bit (tests/test_model.py).
+        The arguments are those of :meth:`from_npz` (``x3.mat`` gives scale 3). The layout transform is
+        :func:`mat_to_arrays`, the one the reference .npz files were made with, so both give the same
+        float64 arrays, bit for bit (tests/test_model.py).
         """
         path = Path(path)
         try:

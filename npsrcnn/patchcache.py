@@ -14,7 +14,8 @@ cutting, and a changed image or parameter can never pick up stale patches.
 Where: ``train --cache-dir DIR``, else ``$NPSRCNN_CACHE``, else ``data/cache`` (relative to the working
 directory, like ``runs/``). Files are named ``patches-x3-33-21-s14-<first 16 hex digits of the key>.h5``
 and written atomically (temporary file, fsync, rename): a reader, a concurrent run or a ``kill -9``
-sees the whole file or none. Deleting the folder is always safe; it only costs cutting again.
+sees the whole file or none. Deleting the folder while no run trains from it is safe; it only costs
+cutting again.
 """
 import hashlib
 import json

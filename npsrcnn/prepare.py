@@ -93,6 +93,7 @@ def build_parser(prog=PROG):
     p.add_argument("--arch", default="9-1-5", metavar="F1-F2-F3",
                    help="filter sizes f1-f2-f3, for the default label size (default: %(default)s)")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar over the images")
     return p
 
 
@@ -127,7 +128,7 @@ def main(argv, prog):
 
     attrs = dict(patch_attrs(files, args.scale, args.input_size, label_size, args.stride, "prepare"),
                  source=str(Path(args.images).resolve()))
-    pairs = cut_patches(files, args.scale, args.input_size, label_size, args.stride, progress=True)
+    pairs = cut_patches(files, args.scale, args.input_size, label_size, args.stride, progress=not args.no_progress)
     count = write_patches(args.out, pairs, args.input_size, label_size, attrs=attrs, overwrite=args.overwrite)
     print(f"prepare: wrote {count} patches from {len(files)} images to {args.out}")
     return 0

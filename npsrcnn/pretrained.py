@@ -66,6 +66,9 @@ def load_model(spec, scale=None):
         read = SRCNN.from_npz if suffix == ".npz" else SRCNN.from_mat
         model = read(path, scale=named if named is not None else scale)
     if scale is not None and model.scale is not None and model.scale != scale:
+        if re.fullmatch(r"x\d+", str(spec)):
+            raise UserError(f"--scale {scale} but --weights {spec} is for x{model.scale}; "
+                            f"pass --weights x{scale} or leave --weights out")
         raise UserError(f"--scale {scale} but the weights {spec} were trained for x{model.scale}")
     return model
 

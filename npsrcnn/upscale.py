@@ -3,31 +3,42 @@
 Colour images go through YCbCr (MATLAB's BT.601 ``rgb2ycbcr``): the network sharpens Y, Cb and Cr
 are upscaled bicubically, then back to RGB. Grayscale stays grayscale; an alpha channel is upscaled
 bicubically and kept. 8- and 16-bit images keep their bit depth. The network's input is the bicubic
-upscale (MATLAB ``imresize``) of the image, as in the paper.
+upscale (MATLAB ``imresize``) of the image, as in the paper. Outputs are PNG unless ``-o`` names
+another format (``.jpg``, ``.webp``, ``.bmp``, ``.tif``) or ``--format`` says which for a folder;
+JPEG and WebP take ``--quality`` (default 95). An image the output format cannot hold whole (16 bits
+in JPEG or WebP, alpha in JPEG or BMP) is refused, naming the format that can. ``--compare FILE``
+also writes a side-by-side PNG, bicubic | SRCNN, with the original as a third panel when given with
+``--reference`` (the image the input was made from, by downscaling).
 
 Large images are processed in bands of output rows so memory stays bounded (a 4000x3000 x3 upscale
 holds the 12000x9000 result plus a few bands); each band is computed with enough context rows that
 the result is identical to processing the whole image at once.
 
-Every output path is checked before any work (an existing file needs ``--overwrite``); inputs are
-then processed in order, each written atomically, and an unreadable input stops the run with exit
-code 2, keeping the outputs of the inputs before it.
+Every input's header and every output path is checked before any work (an existing file needs
+``--overwrite``); inputs are then processed in order, each written atomically, and an input whose
+pixels turn out unreadable (a truncated file) stops the run with exit code 2, keeping the outputs of
+the inputs before it.
 
 Examples::
 
     npsrcnn upscale photo.png -o photo_x3.png --scale 3                  # the shipped x3 weights
     npsrcnn upscale a.png b.jpg -o upscaled/ --scale 2 --weights runs/9-1-5-x2/model.h5
+    npsrcnn upscale photos/*.jpg -o big/ --format jpg --quality 90 --scale 2 --weights x2
+    npsrcnn upscale small.png -o big.png --scale 3 --compare cmp.png --reference original.png
     npsrcnn upscale scan.tif -o out.png --scale 3 --weights "srcnn_matlab_weights/9-5-5(ImageNet)/x3.mat"
 """
 import sys
 from pathlib import Path
 
 from . import __version__
-from ._cli import ArgumentParser, UserError, check_output_path, command
+from ._cli import ArgumentParser, UserError, check_output_path, command, new_folder
+from .imageio import FORMAT_NAMES, LOSSY, check_format, probe, read_image, write_image
 from .pretrained import load_weights, shipped_weights  # noqa: F401  (shipped_weights: importable from here, as before)
 
 PROG = "python -m npsrcnn.upscale"
-IMAGE_SUFFIXES = (".png", ".bmp", ".tif", ".tiff")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+FORMATS = ("png", "jpg", "webp", "bmp", "tif")  # --format, for folder outputs
+DEFAULT_QUALITY = 95
 BAND_ROWS = 256  # output rows per band (the engine strips each band further to bound its buffers)
 
 
@@ -36,6 +47,9 @@ def build_parser(prog=PROG):
     p.add_argument("inputs", nargs="+", metavar="IN", help="image files (PNG, BMP, TIFF, JPEG, ...)")
     p.add_argument("-o", "--out", metavar="OUT", required=True,
                    help="output file (one input, with an image suffix) or folder (written as <name>_x<S>.png)")
+    p.add_argument("--format", choices=FORMATS, help="the format of the files written into an -o folder (default png)")
+    p.add_argument("--quality", type=int, metavar="Q",
+                   help=f"JPEG / WebP quality, 1-100 (default {DEFAULT_QUALITY}; not for lossless formats)")
     p.add_argument("--scale", type=int, metavar="S", required=True, help="upscaling factor the weights were trained for")
     p.add_argument("--weights", metavar="NAME|FILE",
                    help="x2, x3, x4 (the shipped weights), our .h5 (from train), or the authors' .npz or .mat "
@@ -43,21 +57,30 @@ def build_parser(prog=PROG):
     p.add_argument("--padding", choices=("replicate", "zero"), default="replicate",
                    help="how each layer pads the borders (default %(default)s, as the authors' MATLAB code)")
     p.add_argument("--band-rows", type=int, metavar="N", default=BAND_ROWS, help="output rows per band (memory vs. speed)")
+    p.add_argument("--compare", metavar="FILE.png",
+                   help="also write a side-by-side PNG: bicubic | SRCNN (one input only)")
+    p.add_argument("--reference", metavar="ORIG",
+                   help="with --compare, the original (high-resolution) image, shown as a third panel")
     p.add_argument("--overwrite", action="store_true", help="replace output files that exist")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar over each image's bands")
     p.add_argument("--version", action="version", version=f"npsrcnn {__version__}")
     return p
 
 
-def output_paths(inputs, out, scale):
-    """One output path per input: `out` itself for a single input with an image suffix, else out/<stem>_x<S>.png."""
+def output_paths(inputs, out, scale, fmt=None):
+    """One output path per input: `out` itself for a single input with an image suffix, else
+    out/<stem>_x<S>.<fmt> (fmt from --format, default png)."""
     out = Path(out)
     if len(inputs) == 1 and out.suffix.lower() in IMAGE_SUFFIXES and not out.is_dir():
+        if fmt is not None and FORMAT_NAMES[out.suffix.lower()] != FORMAT_NAMES[f".{fmt}"]:
+            raise UserError(f"-o {out} is {FORMAT_NAMES[out.suffix.lower()]} but --format is {fmt}; "
+                            "the suffix of a file decides, --format is for folders")
         return [out]
     if out.suffix and not out.is_dir():
         if out.suffix.lower() not in IMAGE_SUFFIXES:
-            raise UserError(f"-o {out}: write .png, .bmp or .tif files (or give a folder)")
+            raise UserError(f"-o {out}: write .png, .jpg, .webp, .bmp or .tif files (or give a folder)")
         raise UserError(f"-o {out}: {len(inputs)} inputs need an output folder, not a file")
-    paths = [out / f"{Path(p).stem}_x{scale}.png" for p in inputs]
+    paths = [out / f"{Path(p).stem}_x{scale}.{fmt or 'png'}" for p in inputs]
     if len(set(paths)) != len(paths):
         raise UserError("two inputs have the same name; upscale them into different folders")
     return paths
@@ -120,7 +143,7 @@ class Upscaler:
         return self.model.predict(band, padding=self.padding)[a - lo:b - lo]
 
 
-def upscale_image(img, model, scale, padding="replicate", band_rows=BAND_ROWS):
+def upscale_image(img, model, scale, padding="replicate", band_rows=BAND_ROWS, progress=None):
     """Upscale one image array with SRCNN on luminance and bicubic on chroma and alpha.
 
     Parameters
@@ -128,6 +151,8 @@ def upscale_image(img, model, scale, padding="replicate", band_rows=BAND_ROWS):
     img : ndarray, shape (H, W), (H, W, 3) or (H, W, 4), uint8 or uint16
     model : SRCNN
     scale : int
+    progress : str, optional
+        Show a tqdm bar over the bands on stderr, with this description.
 
     Returns
     -------
@@ -141,6 +166,11 @@ def upscale_image(img, model, scale, padding="replicate", band_rows=BAND_ROWS):
     H, W = img.shape[:2]
     C = 1 if img.ndim == 2 else img.shape[2]
     up = Upscaler(model, scale, padding, band_rows)
+    bands = list(up.bands(H * scale))
+    if progress is not None:
+        from tqdm import tqdm
+
+        bands = tqdm(bands, desc=progress, unit="band", file=sys.stderr, leave=False)
     out = np.empty((H * scale, W * scale) + (() if img.ndim == 2 else (C,)), img.dtype)
 
     def quantize(x):
@@ -148,7 +178,7 @@ def upscale_image(img, model, scale, padding="replicate", band_rows=BAND_ROWS):
 
     if C == 1:
         y = np.ascontiguousarray(img, np.float32) / np.float32(maxval)
-        for a, b in up.bands(H * scale):
+        for a, b in bands:
             out[a:b] = quantize(up.sr_rows(y, a, b))
         return out
     rgb = img[:, :, :3].astype(np.float32) / np.float32(maxval)
@@ -156,7 +186,7 @@ def upscale_image(img, model, scale, padding="replicate", band_rows=BAND_ROWS):
     y = np.ascontiguousarray(ycc[:, :, 0])
     chroma = np.ascontiguousarray(ycc[:, :, 1:])
     alpha = np.ascontiguousarray(img[:, :, 3], np.float32) / np.float32(maxval) if C == 4 else None
-    for a, b in up.bands(H * scale):
+    for a, b in bands:
         band = np.empty((b - a, W * scale, 3), np.float32)
         band[:, :, 0] = up.sr_rows(y, a, b)
         band[:, :, 1:] = up.bicubic_rows(chroma, a, b)
@@ -176,10 +206,15 @@ def main(argv, prog):
         raise UserError("--scale must be 2 or more")
     if args.band_rows < 1:
         raise UserError("--band-rows must be at least 1")
-    outs = output_paths(args.inputs, args.out, args.scale)
-    for src in args.inputs:
+    outs = output_paths(args.inputs, args.out, args.scale, args.format)
+    quality = check_quality(args.quality, outs)
+    for src, dst in zip(args.inputs, outs):
+        if Path(src).is_dir():
+            raise UserError(f"{src} is a directory; pass the images in it, e.g. {Path(src) / glob_for(src)} "
+                            "(the shell expands the glob) with -o a folder")
         if not Path(src).is_file():
             raise UserError(f"{src}: no such file")
+        check_format(dst, *probe(src), what=src)
     folder = Path(args.out) if outs[0] != Path(args.out) else None
     if folder is not None and folder.exists() and not folder.is_dir():
         raise UserError(f"-o {folder}: exists and is not a folder")
@@ -188,24 +223,94 @@ def main(argv, prog):
             raise UserError(f"output {dst} exists; pass --overwrite to replace it")
     if folder is None:
         check_output_path(outs[0], overwrite=args.overwrite)
+    compare, reference = check_compare(args, outs)
     model, words = load_weights(args.weights, args.scale)
     print(f"npsrcnn {__version__} upscale: x{args.scale} with {model.arch} weights {words}", file=sys.stderr)
 
-    from .imageio import read_image, write_image
-
-    if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-    for src, dst in zip(args.inputs, outs):
-        img = read_image(src)
-        H, W = img.shape[:2]
-        field = 2 * model.border + 1  # receptive field of one output pixel: 13x13 for 9-1-5
-        if min(H, W) < 2 or min(H, W) * args.scale < field:
-            raise UserError(f"{src}: {W}x{H} is too small: x{args.scale} makes it smaller than the {model.arch} "
-                            f"network's {field}x{field} receptive field")
-        result = upscale_image(img, model, args.scale, args.padding, args.band_rows)
-        write_image(dst, result, overwrite=args.overwrite)
-        print(f"{src} ({W}x{H}) -> {dst} ({W * args.scale}x{H * args.scale})", file=sys.stderr)
+    with new_folder(folder or outs[0].parent):  # a folder made for outputs goes again if none is written
+        for src, dst in zip(args.inputs, outs):
+            img = read_input(src, model, args.scale)
+            if reference is not None:
+                reference = fit_reference(reference, img, args)
+            result = upscale_image(img, model, args.scale, args.padding, args.band_rows,
+                                   progress=None if args.no_progress else Path(src).name)
+            write_image(dst, result, overwrite=args.overwrite, quality=quality)
+            H, W = img.shape[:2]
+            print(f"{src} ({W}x{H}) -> {dst} ({W * args.scale}x{H * args.scale})", file=sys.stderr)
+    if compare is not None:
+        write_comparison(compare, img, result, reference, model, args)
     return 0
+
+
+def check_compare(args, outs):
+    """(--compare path, the --reference image) or (None, None); UserError for a bad combination."""
+    if args.reference is not None and args.compare is None:
+        raise UserError("--reference is shown in the --compare image; pass --compare FILE.png too")
+    if args.compare is None:
+        return None, None
+    path = Path(args.compare)
+    if len(args.inputs) != 1:
+        raise UserError(f"--compare works with one input, got {len(args.inputs)}")
+    if path.suffix.lower() != ".png":
+        raise UserError(f"--compare {path}: write a .png file")
+    if path.resolve() == outs[0].resolve():
+        raise UserError(f"--compare {path} is also the -o output; give it another name")
+    check_output_path(path, overwrite=args.overwrite)
+    return path, (None if args.reference is None else read_image(args.reference))
+
+
+def fit_reference(ref, img, args):
+    """The reference cropped to the upscaled size (it may be up to scale-1 pixels larger, as modcrop leaves)."""
+    H, W = (n * args.scale for n in img.shape[:2])
+    h, w = ref.shape[:2]
+    if not (H <= h < H + args.scale and W <= w < W + args.scale):
+        raise UserError(f"--reference {args.reference} is {w}x{h} but the upscaled {args.inputs[0]} is {W}x{H}; "
+                        "pass the image the input was downscaled from")
+    return ref[:H, :W]
+
+
+def write_comparison(path, img, result, reference, model, args):
+    """bicubic | SRCNN [| original] side by side, as a PNG written atomically."""
+    from .compare import bicubic_image, side_by_side
+
+    panels = [("bicubic", bicubic_image(img, args.scale)), (f"SRCNN {model.arch} x{args.scale}", result)]
+    if reference is not None:
+        panels.append(("original", reference))
+    write_image(path, side_by_side(panels), overwrite=args.overwrite)
+    print(f"comparison ({' | '.join(label for label, _ in panels)}) -> {path}", file=sys.stderr)
+
+
+def glob_for(folder):
+    """'*.bmp' for a folder of mostly .bmp images (any suffix upscale reads), else '*.png'."""
+    from collections import Counter
+
+    from .patches import IMAGE_SUFFIXES as READABLE
+
+    suffixes = Counter(p.suffix for p in Path(folder).iterdir() if p.suffix.lower() in READABLE)
+    return f"*{suffixes.most_common(1)[0][0]}" if suffixes else "*.png"
+
+
+def check_quality(quality, outs):
+    """The JPEG / WebP quality to write with; UserError if it is out of range or every output is lossless."""
+    if quality is None:
+        return DEFAULT_QUALITY
+    if not 1 <= quality <= 100:
+        raise UserError(f"--quality must be 1-100, got {quality}")
+    if not any(p.suffix.lower() in LOSSY for p in outs):
+        name = FORMAT_NAMES.get(outs[0].suffix.lower(), outs[0].suffix)
+        raise UserError(f"--quality is for JPEG and WebP outputs, and {outs[0]} is {name}")
+    return quality
+
+
+def read_input(src, model, scale):
+    """The image `src`; UserError if, upscaled, it is still smaller than the network's receptive field."""
+    img = read_image(src)
+    H, W = img.shape[:2]
+    field = 2 * model.border + 1  # receptive field of one output pixel: 13x13 for 9-1-5
+    if min(H, W) < 2 or min(H, W) * scale < field:
+        raise UserError(f"{src}: {W}x{H} is too small: x{scale} makes it smaller than the {model.arch} "
+                        f"network's {field}x{field} receptive field")
+    return img
 
 
 if __name__ == "__main__":

@@ -35,6 +35,9 @@ def test_unknown_command_is_one_line_with_a_suggestion(capsys):
     assert_one_line_error(rc, err, "npsrcnn: error: unknown command 'trian'; did you mean 'train'?")
     rc = entry.main(["xyz"])
     assert_one_line_error(rc, capsys.readouterr().err, "choose from train, upscale")
+    rc = entry.main(["help", "xyz"])
+    assert_one_line_error(rc, capsys.readouterr().err, "unknown command 'xyz'")
+    assert entry.main(["help"]) == 0 and capsys.readouterr().out == entry.overview("npsrcnn") + "\n"
 
 
 def test_errors_name_the_form_the_command_was_called_by(capsys):

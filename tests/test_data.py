@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from npsrcnn import data
-from conftest import REPO
+from conftest import REPO, assert_one_line_error
 
 HEADER = "set\tfile\tsha256\tbytes\twidth\theight\tmode\tsource_repo\tsource_path\tsource_commit\n"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -334,7 +334,9 @@ def test_real_set5_over_http_then_verify(datasets, server, tmp_path, capsys):
     assert data.main(["verify", "--sets", "Set5", "--dest", str(dest)]) == 0
     (dest / "Set5" / "bird_GT.bmp").write_bytes(b"BM")
     assert data.main(["verify", "--sets", "Set5", "--dest", str(dest)]) == 2
-    assert "Set5/bird_GT.bmp: truncated (2 bytes, expected 248886)" in capsys.readouterr().err
+    assert "Set5: 1 of 5 truncated: bird_GT.bmp\n" in capsys.readouterr().err
+    assert data.main(["verify", "--sets", "Set5", "--dest", str(dest), "--verbose"]) == 2
+    assert "Set5/bird_GT.bmp: truncated (2 bytes, expected 248886)\n" in capsys.readouterr().err
 
 
 # -------------------------------------------------------------------------------------------- --from
@@ -370,16 +372,52 @@ def test_from_full_shared_datasets_verifies_all_210(datasets, tmp_path):
 @pytest.mark.parametrize("argv, needle", [
     (["fetch", "--from", "{tmp}/nope"], "--from folder"),
     (["fetch", "--sets", "Set6"], "invalid choice: 'Set6'"),
-    (["fetch", "--from", "{tmp}", "--dest", "{tmp}/file/sub"], "cannot create"),
+    (["fetch", "--from", "{tmp}/src", "--dest", "{tmp}/file/sub"], "cannot create"),
     (["fetch", "--retries", "-1"], "--retries"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, needle):
     (tmp_path / "file").write_bytes(b"")
+    (tmp_path / "src" / "Set5").mkdir(parents=True)
     argv = [a.format(tmp=tmp_path) for a in argv]
     rc = data.main(argv + (["--dest", str(tmp_path / "d")] if "--dest" not in argv else []))
     err = capsys.readouterr().err
     assert rc == 2
     assert len(err.strip().splitlines()) == 1 and needle in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", ["Set5", "set5", "my_copy"])
+def test_from_a_set_folder_itself_points_at_its_parent(fake, tmp_path, capsys, name):
+    entries, files = fake
+    src = tmp_path / "sets" / name
+    src.mkdir(parents=True)
+    for n, b in files.items():
+        (src / n).write_bytes(b)
+    rc = data.main(["fetch", "--sets", "Set5", "--from", str(src), "--dest", str(tmp_path / "dest"), "--no-progress"])
+    assert_one_line_error(rc, capsys.readouterr().err,
+                          f"--from {src} is the Set5 folder itself; pass the folder that holds it, --from {src.parent}")
+    assert not (tmp_path / "dest").exists()
+
+
+def test_from_a_folder_without_sets_is_one_line(tmp_path, capsys):
+    rc = data.main(["fetch", "--from", str(tmp_path), "--dest", str(tmp_path / "dest"), "--no-progress"])
+    assert_one_line_error(rc, capsys.readouterr().err, "holds none of T91/, Set5/, Set14/, BSD100/")
+
+
+def test_verify_summarises_per_set_and_verbose_lists_every_file(tmp_path, capsys):
+    dest = tmp_path / "d"
+    assert data.main(["verify", "--dest", str(dest)]) == 2
+    out, err = capsys.readouterr()
+    assert "T91           91       0      91" in out
+    lines = err.splitlines()
+    more = " (--verbose lists them)"
+    assert lines[0] == "T91: 91 of 91 missing: t1.bmp, t2.bmp, t3.bmp, t4.bmp, t5.bmp and 86 more" + more
+    assert lines[2].startswith("Set14: 14 of 14 missing: baboon.bmp, ") and lines[2].endswith(" and 9 more" + more)
+    assert len(lines) == 5
+    assert_one_line_error(2, err, f"210 of 210 files do not verify (missing: 210) in {dest}; "
+                                  f"`npsrcnn data fetch --dest {dest}` gets them")
+    assert data.main(["verify", "--dest", str(dest), "--sets", "Set5", "T91", "--verbose"]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 97 and lines[0] == "Set5/baby_GT.bmp: missing" and lines[95] == "T91/tt27.bmp: missing"
 
 
 def test_list_json(capsys):
@@ -394,3 +432,16 @@ def test_fetch_json_summary(fake, server, tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert rc == 0 and out["ok"] is True and out["failures"] == []
     assert out["sets"] == {"Set5": {"files": 5, "ok": 0, "fetched": 5, "failed": 0}}
+
+
+def test_header_names_the_folders_as_given(fake, tmp_path, capsys, monkeypatch):
+    entries, files = fake
+    (tmp_path / "src" / "Set5").mkdir(parents=True)
+    for n, b in files.items():
+        (tmp_path / "src" / "Set5" / n).write_bytes(b)
+    monkeypatch.chdir(tmp_path)
+    assert data.main(["fetch", "--sets", "Set5", "--from", "src", "--dest", "out", "--no-progress"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("fetch Set5 (5 files, ") and first.endswith(" from src (local copy) into out")
+    assert data.main(["verify", "--sets", "Set5", "--dest", "out"]) == 0
+    assert capsys.readouterr().out.startswith("verify Set5 in out\n")

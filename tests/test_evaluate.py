@@ -177,3 +177,23 @@ def test_cli_our_hdf5_weights(capsys, tmp_path, small_set):
     path.write_bytes(b"not hdf5")
     rc, _, err = _run(capsys, "--weights", path, "--dataset", small_set, "--scale", 2)
     assert rc == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def _two_images(folder):
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        Image.fromarray(rng.integers(0, 256, (30, 33), dtype=np.uint8)).save(folder / f"im{i}.png")
+    return folder
+
+
+def test_cli_dataset_that_is_a_file(capsys, tmp_path):
+    img = _two_images(tmp_path) / "im0.png"
+    rc, _, err = _run(capsys, "--dataset", img, "--scale", 3)
+    assert_one_line_error(rc, err, f"--dataset {img} is a file, not a folder; pass the folder of images ({tmp_path})")
+
+
+@pytest.mark.parametrize("flag", [[], ["--no-progress"]])
+def test_cli_progress_bar_unless_no_progress(capsys, tmp_path, flag):
+    rc, out, err = _run(capsys, "--dataset", _two_images(tmp_path), "--scale", 3, *flag)
+    assert rc == 0 and out.splitlines()[-1].startswith("mean ")
+    assert ("evaluate:   0%" in err and "| 0/2 [" in err) == (not flag), err

@@ -160,3 +160,31 @@ def test_write_refuses_to_replace_and_leaves_no_temporary(tmp_path):
     with pytest.raises(UserError, match="only be written as .png"):
         write_image(tmp_path / "x.bmp", _rand((4, 4, 3), np.uint16))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.png"]
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: Image.fromarray(_rand((5, 6), np.uint8)).save(p),
+    lambda p: Image.fromarray(_rand((5, 6, 3), np.uint8)).save(p),
+    lambda p: Image.fromarray(_rand((5, 6, 4), np.uint8)).save(p),
+    lambda p: Image.fromarray(_rand((5, 6, 2), np.uint8), "LA").save(p),
+    lambda p: Image.fromarray(_rand((5, 6, 3), np.uint8)).convert("P").save(p),
+    lambda p: Image.fromarray(_rand((5, 6, 3), np.uint8)).convert("P").save(p, transparency=0),
+    lambda p: write_image(p, _rand((5, 6), np.uint16)),
+    lambda p: write_image(p, _rand((5, 6, 3), np.uint16)),
+    lambda p: write_image(p, _rand((5, 6, 4), np.uint16)),
+])
+def test_probe_agrees_with_read_image(tmp_path, make):
+    from npsrcnn.imageio import probe
+
+    path = tmp_path / "x.png"
+    make(path)
+    img = read_image(path)
+    assert probe(path) == (8 * img.itemsize, 1 if img.ndim == 2 else img.shape[2])
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".webp"])
+def test_quality_reaches_the_encoder(tmp_path, suffix):
+    img = _rand((32, 32, 3), np.uint8)
+    write_image(tmp_path / f"hi{suffix}", img, quality=95)
+    write_image(tmp_path / f"lo{suffix}", img, quality=20)
+    assert (tmp_path / f"hi{suffix}").stat().st_size > 1.5 * (tmp_path / f"lo{suffix}").stat().st_size

@@ -127,3 +127,9 @@ def test_t91_patch_count_is_the_authors(datasets):
             rows, cols = patch_grid(H - H % s, W - W % s)
             counts[s] += len(rows) * len(cols)
     assert counts == {2: 21910, 3: 21884, 4: 21772}
+
+
+@pytest.mark.parametrize("flag", [[], ["--no-progress"]])
+def test_progress_bar_unless_no_progress(tmp_path, images, capsys, flag):
+    rc, _, err = _run(capsys, "--images", images, "--scale", 3, "--out", tmp_path / "t.h5", *flag)
+    assert rc == 0 and ("patches:   0%" in err and "| 0/3 [" in err) == (not flag), err

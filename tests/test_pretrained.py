@@ -26,7 +26,7 @@ def test_names_resolve_to_the_installed_package_from_any_folder(tmp_path, monkey
 
 @pytest.mark.parametrize("spec, scale, message", [
     ("x5", 5, "no weights named x5 ship with npsrcnn (shipped: x2, x3, x4)"),
-    ("x3", 2, "--scale 2 but the weights x3 were trained for x3"),
+    ("x3", 2, "--scale 2 but --weights x3 is for x3; pass --weights x2 or leave --weights out"),
     ("weights.pt", 3, "expected our .h5 or the authors' .npz or .mat"),
     (".", 3, "is a directory"),
 ])

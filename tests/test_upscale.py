@@ -5,6 +5,7 @@ import zlib
 
 import numpy as np
 import pytest
+from conftest import assert_one_line_error
 from PIL import Image
 
 from npsrcnn import upscale as up_cli
@@ -171,6 +172,7 @@ def _truncated_png(path):
     "make, extra, message",
     [
         (lambda d: d / "missing.png", [], "no such file"),
+        (lambda d: d, [], "is a directory; pass the images in it, e.g. "),
         (lambda d: (d / "text.png").write_text("hello") and d / "text.png", [], "not an image"),
         (lambda d: _truncated_png(d / "trunc.png"), [], "truncated or corrupt"),
         (lambda d: _saved(d / "ok.png"), ["--scale", "2"], "trained for x3"),
@@ -255,3 +257,172 @@ def test_unwritable_format_and_corrupt_16_bit_data_are_one_line_errors(tmp_path,
     c16.write_bytes(bytes(data))
     assert up_cli.main([str(c16), "-o", str(tmp_path / "o.png"), "--scale", "3", "--weights", str(weights_file)]) == 2
     assert "truncated or corrupt" in capsys.readouterr().err
+
+
+def test_a_folder_as_input_suggests_a_glob(tmp_path, weights_file, capsys):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("a.bmp", "b.bmp", "c.png", "notes.txt", "d.txt"):
+        (folder / name).write_bytes(b"")
+    rc = up_cli.main([str(folder), "-o", str(tmp_path / "out"), "--scale", "3", "--weights", str(weights_file)])
+    err = capsys.readouterr().err
+    assert_one_line_error(rc, err, f"{folder} is a directory; pass the images in it, e.g. {folder / '*.bmp'}")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("flag", [[], ["--no-progress"]])
+def test_progress_bar_over_bands_unless_no_progress(tmp_path, weights_file, capsys, flag):
+    src = _saved(tmp_path / "in.png", (40, 30))
+    argv = [str(src), "-o", str(tmp_path / "o.png"), "--scale", "3", "--weights", str(weights_file),
+            "--band-rows", "30"]
+    assert up_cli.main(argv + flag) == 0
+    err = capsys.readouterr().err
+    assert ("in.png:   0%" in err and "| 0/4 [" in err) == (not flag), err
+
+
+# ------------------------------------------------------------------------------------ JPEG and WebP output
+
+
+@pytest.mark.parametrize("suffix, fmt", [(".jpg", "JPEG"), (".webp", "WEBP")])
+def test_jpeg_and_webp_outputs_follow_quality(tmp_path, weights_file, model, suffix, fmt):
+    img = _image((30, 26, 3))
+    src = tmp_path / "in.png"
+    Image.fromarray(img).save(src)
+    want = up_cli.upscale_image(img, model, 3).astype(int)
+    base = [str(src), "--scale", "3", "--weights", str(weights_file), "--no-progress"]
+    err, size = {}, {}
+    for q in (None, 95, 30):
+        dst = tmp_path / f"q{q}{suffix}"
+        assert up_cli.main(base + ["-o", str(dst)] + ([] if q is None else ["--quality", str(q)])) == 0
+        with Image.open(dst) as im:
+            assert im.format == fmt and im.size == (78, 90) and im.mode == "RGB"
+            err[q], size[q] = np.abs(np.asarray(im).astype(int) - want).mean(), dst.stat().st_size
+    assert (tmp_path / f"qNone{suffix}").read_bytes() == (tmp_path / f"q95{suffix}").read_bytes()  # 95 by default
+    assert err[95] < err[30] and size[95] > size[30]
+    assert err[95] < 4
+
+
+def test_folder_output_in_the_format_asked(tmp_path, weights_file):
+    srcs = [_saved(tmp_path / f"im{i}.png") for i in range(2)]
+    out = tmp_path / "out"
+    argv = [str(s) for s in srcs] + ["-o", str(out), "--scale", "3", "--weights", str(weights_file), "--format", "webp"]
+    assert up_cli.main(argv + ["--quality", "80"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["im0_x3.webp", "im1_x3.webp"]
+    assert all(Image.open(p).format == "WEBP" for p in out.iterdir())
+
+
+def test_webp_keeps_alpha(tmp_path, weights_file, model):
+    img = _image((20, 24, 4))
+    src = tmp_path / "a.png"
+    Image.fromarray(img, "RGBA").save(src)
+    dst = tmp_path / "a.webp"
+    assert up_cli.main([str(src), "-o", str(dst), "--scale", "3", "--weights", str(weights_file)]) == 0
+    with Image.open(dst) as im:
+        assert im.mode == "RGBA"
+        alpha = np.asarray(im)[:, :, 3].astype(int)
+    assert np.abs(alpha - up_cli.upscale_image(img, model, 3)[:, :, 3]).mean() < 3
+
+
+def _rgba(path):
+    Image.fromarray(_image((20, 20, 4)), "RGBA").save(path)
+    return path
+
+
+def _gray16(path):
+    write_image(path, _image((20, 20), np.uint16))
+    return path
+
+
+def _colour16(path):
+    write_image(path, _image((20, 20, 3), np.uint16))
+    return path
+
+
+@pytest.mark.parametrize("make, out, extra, message", [
+    (_gray16, "o.jpg", [], "o.jpg: JPEG holds 8-bit images and {src} is 16-bit; write .png or .tif to keep 16 bits"),
+    (_gray16, "o.webp", [], "WebP holds 8-bit images and {src} is 16-bit"),
+    (_colour16, "o.jpg", [], "o.jpg: 16-bit colour images can only be written as .png, and {src} is one"),
+    (_rgba, "o.jpg", [], "o.jpg: JPEG has no alpha channel and {src} has one; write .png or .webp to keep it"),
+    (_rgba, "o.bmp", [], "o.bmp: BMP has no alpha channel"),
+    (_saved, "o.png", ["--quality", "90"], "--quality is for JPEG and WebP outputs, and {tmp}/o.png is PNG"),
+    (_saved, "o.jpg", ["--quality", "0"], "--quality must be 1-100, got 0"),
+    (_saved, "o.png", ["--format", "jpg"], "-o {tmp}/o.png is PNG but --format is jpg"),
+])
+def test_formats_that_cannot_hold_the_image_are_refused(tmp_path, weights_file, capsys, make, out, extra, message):
+    src = make(tmp_path / "in.png")
+    before = sorted(tmp_path.iterdir())
+    rc = up_cli.main([str(src), "-o", str(tmp_path / out), "--scale", "3", "--weights", str(weights_file), *extra])
+    assert_one_line_error(rc, capsys.readouterr().err, message.format(src=src, tmp=tmp_path))
+    assert sorted(tmp_path.iterdir()) == before
+
+
+def test_a_later_input_jpeg_cannot_hold_stops_the_run_before_any_work(tmp_path, weights_file, capsys):
+    srcs = [_saved(tmp_path / "a.png"), _rgba(tmp_path / "b.png")]
+    out = tmp_path / "out"
+    argv = [str(s) for s in srcs] + ["-o", str(out), "--scale", "3", "--weights", str(weights_file), "--format", "jpg"]
+    assert_one_line_error(up_cli.main(argv), capsys.readouterr().err, f"{out / 'b_x3.jpg'}: JPEG has no alpha channel")
+    assert not out.exists()
+
+
+# ------------------------------------------------------------------------------------ --compare
+
+
+def _panels(path, n, H, W):
+    from npsrcnn.compare import GAP, HEADER
+
+    cmp = np.asarray(Image.open(path))
+    assert cmp.shape == (HEADER + H, n * W + (n - 1) * GAP, 3)
+    assert (cmp[HEADER:, W:W + GAP] == 255).all()  # the gap stays white under long labels
+    assert (cmp[:HEADER] < 128).any()  # some label text was drawn
+    return [cmp[HEADER:, i * (W + GAP):i * (W + GAP) + W] for i in range(n)]
+
+
+def test_compare_with_reference_shows_bicubic_srcnn_and_the_original(tmp_path, weights_file, capsys):
+    from npsrcnn.compare import bicubic_image
+
+    hr = _image((61, 50, 3), seed=4)  # not a multiple of 3: the reference is cropped as modcrop does
+    Image.fromarray(hr).save(tmp_path / "orig.png")
+    lr = _quantize(imresize(hr[:60, :48].astype(np.float32) / 255, 1 / 3), np.uint8)
+    Image.fromarray(lr).save(tmp_path / "small.png")
+    argv = [str(tmp_path / "small.png"), "-o", str(tmp_path / "big.png"), "--scale", "3", "--weights",
+            str(weights_file), "--compare", str(tmp_path / "cmp.png"), "--reference", str(tmp_path / "orig.png")]
+    assert up_cli.main(argv) == 0
+    assert f"comparison (bicubic | SRCNN 9-1-5 x3 | original) -> {tmp_path / 'cmp.png'}" in capsys.readouterr().err
+    bicubic, srcnn, original = _panels(tmp_path / "cmp.png", 3, 60, 48)
+    np.testing.assert_array_equal(srcnn, read_image(tmp_path / "big.png"))
+    np.testing.assert_array_equal(bicubic, bicubic_image(lr, 3))
+    np.testing.assert_array_equal(original, hr[:60, :48])
+    assert np.abs(bicubic.astype(int) - srcnn).mean() > 1  # the panels differ where the network acted
+
+
+def test_compare_without_reference_and_16_bit_gray(tmp_path, weights_file, model):
+    img = _image((22, 18), np.uint16)
+    write_image(tmp_path / "g16.png", img)
+    argv = [str(tmp_path / "g16.png"), "-o", str(tmp_path / "o.png"), "--scale", "3", "--weights", str(weights_file),
+            "--compare", str(tmp_path / "c.png")]
+    assert up_cli.main(argv) == 0
+    bicubic, srcnn = _panels(tmp_path / "c.png", 2, 66, 54)
+    out16 = read_image(tmp_path / "o.png").astype(np.int64)
+    want = (out16 * 255 + 32767) // 65535  # 16 bits shown as 8, rounded
+    np.testing.assert_array_equal(srcnn, np.repeat(want[:, :, None], 3, axis=2))
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--compare", "{tmp}/c.png", "--inputs2"], "--compare works with one input, got 2"),
+    (["--reference", "{tmp}/in.png"], "--reference is shown in the --compare image; pass --compare FILE.png too"),
+    (["--compare", "{tmp}/c.jpg"], "--compare {tmp}/c.jpg: write a .png file"),
+    (["--compare", "{tmp}/out.png"], "is also the -o output"),
+    (["--compare", "{tmp}/mine.png"], "output {tmp}/mine.png exists; pass --overwrite"),
+    (["--compare", "{tmp}/c.png", "--reference", "{tmp}/nope.png"], "nope.png: no such file"),
+    (["--compare", "{tmp}/c.png", "--reference", "{tmp}/in.png"], "--reference {tmp}/in.png is 20x20 but the upscaled"),
+])
+def test_compare_bad_input_writes_nothing(tmp_path, weights_file, capsys, extra, message):
+    src = _saved(tmp_path / "in.png")
+    (tmp_path / "mine.png").write_bytes(b"mine")
+    inputs = [str(src)] + ([str(_saved(tmp_path / "in2.png"))] if "--inputs2" in extra else [])
+    before = sorted(tmp_path.iterdir())
+    extra = [a.format(tmp=tmp_path) for a in extra if a != "--inputs2"]
+    out = tmp_path / ("out" if len(inputs) > 1 else "out.png")
+    rc = up_cli.main(inputs + ["-o", str(out), "--scale", "3", "--weights", str(weights_file), *extra])
+    assert_one_line_error(rc, capsys.readouterr().err, message.format(tmp=tmp_path))
+    assert sorted(tmp_path.iterdir()) == before and (tmp_path / "mine.png").read_bytes() == b"mine"
