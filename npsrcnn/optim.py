@@ -19,7 +19,35 @@ def paper_learning_rates(lr=1e-4):
     return dict(w1=lr, b1=lr / 10, w2=lr, b2=lr / 10, w3=lr / 10, b3=lr / 10)
 
 
-class SGD:
+class _Optimizer:
+    """What SGD and Adam share: per-parameter rates, named state buffers, an HDF5-ready state dict.
+
+    ``state_dict()`` holds ``<buffer name>`` arrays (:meth:`buffers`), ``lr.<param>`` (0-d float64),
+    one 0-d float64 per name in ``HYPER``, and ``steps`` (int); ``load_state_dict`` restores it, so a
+    resumed run continues bit-identically.
+    """
+
+    HYPER = ()
+
+    def state_dict(self):
+        d = {k: a.copy() for k, a in self.buffers().items()}
+        d.update({f"lr.{k}": np.array(v, np.float64) for k, v in self.lr.items()})
+        d.update({h: np.array(getattr(self, h), np.float64) for h in self.HYPER})
+        d["steps"] = int(self.steps)
+        return d
+
+    def load_state_dict(self, d):
+        """Restore what :meth:`state_dict` returned (values may be arrays, numpy scalars or numbers)."""
+        for name, a in self.buffers().items():
+            _copy_state(a, d[name], name)
+        for k in self.lr:
+            self.lr[k] = float(np.asarray(d[f"lr.{k}"]))
+        for h in self.HYPER:
+            setattr(self, h, float(np.asarray(d[h])))
+        self.steps = int(np.asarray(d["steps"]))
+
+
+class SGD(_Optimizer):
     """Momentum SGD updating a dict of parameter arrays in place.
 
     Parameters
@@ -35,6 +63,8 @@ class SGD:
     ``v = momentum * v - lr * g; w += v``, computed in the parameter's dtype (Caffe's SGDSolver with
     the sign of its history flipped). A run resumed with :meth:`load_state_dict` continues bit-identically.
     """
+
+    HYPER = ("momentum",)
 
     def __init__(self, params, lr, momentum=0.9):
         missing = set(params) - set(lr)
@@ -58,29 +88,8 @@ class SGD:
             _sgd_kernel(p.reshape(-1), self.velocity[k].reshape(-1), g.reshape(-1), t(self.lr[k]), t(self.momentum))
         self.steps += 1
 
-    def state_dict(self):
-        """Velocities, learning rates, momentum and step count as plain arrays and ints (HDF5-ready).
 
-        Keys: ``velocity.<name>`` (ndarray like the parameter), ``lr.<name>`` (0-d float64 array),
-        ``momentum`` (0-d float64 array), ``steps`` (int).
-        """
-        d = {f"velocity.{k}": v.copy() for k, v in self.velocity.items()}
-        d.update({f"lr.{k}": np.array(v, np.float64) for k, v in self.lr.items()})
-        d["momentum"] = np.array(self.momentum, np.float64)
-        d["steps"] = int(self.steps)
-        return d
-
-    def load_state_dict(self, d):
-        """Restore what :meth:`state_dict` returned (values may be arrays, numpy scalars or numbers)."""
-        for name, a in self.buffers().items():
-            _copy_state(a, d[name], name)
-        for k in self.lr:
-            self.lr[k] = float(np.asarray(d[f"lr.{k}"]))
-        self.momentum = float(np.asarray(d["momentum"]))
-        self.steps = int(np.asarray(d["steps"]))
-
-
-class Adam:
+class Adam(_Optimizer):
     """Adam (Kingma & Ba, 2015) updating a dict of parameter arrays in place, as ``torch.optim.Adam``.
 
     Parameters
@@ -98,6 +107,8 @@ class Adam:
     with t the 1-based step; the bias corrections are computed in float64, the update in the
     parameter's dtype. A run resumed with :meth:`load_state_dict` continues bit-identically.
     """
+
+    HYPER = ("beta1", "beta2", "eps")
 
     def __init__(self, params, lr, betas=(0.9, 0.999), eps=1e-8):
         missing = set(params) - set(lr)
@@ -127,23 +138,6 @@ class Adam:
             t = p.dtype.type
             _adam_kernel(p.reshape(-1), self.m[k].reshape(-1), self.v[k].reshape(-1), g.reshape(-1),
                          t(self.lr[k] / c1), t(c2), t(1 - self.beta1), t(self.beta2), t(1 - self.beta2), t(self.eps))
-
-    def state_dict(self):
-        """Moments, learning rates, betas, eps and step count as plain arrays and ints (HDF5-ready)."""
-        d = {k: a.copy() for k, a in self.buffers().items()}
-        d.update({f"lr.{k}": np.array(v, np.float64) for k, v in self.lr.items()})
-        d.update(beta1=np.array(self.beta1), beta2=np.array(self.beta2), eps=np.array(self.eps), steps=int(self.steps))
-        return d
-
-    def load_state_dict(self, d):
-        """Restore what :meth:`state_dict` returned."""
-        for name, a in self.buffers().items():
-            _copy_state(a, d[name], name)
-        for k in self.lr:
-            self.lr[k] = float(np.asarray(d[f"lr.{k}"]))
-        self.beta1, self.beta2 = float(np.asarray(d["beta1"])), float(np.asarray(d["beta2"]))
-        self.eps = float(np.asarray(d["eps"]))
-        self.steps = int(np.asarray(d["steps"]))
 
 
 def adam_reference(w, m, v, g, lr, beta1, beta2, eps, t):
