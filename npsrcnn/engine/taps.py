@@ -13,7 +13,7 @@ import numpy as np
 from numba import prange
 
 from .._jit import njit_parallel
-from .unfold import _check, _src, col2im_reference, im2col_reference
+from .unfold import _add_row, _check, _inside, _src, col2im_reference, im2col_reference
 
 @njit_parallel
 def _tap_sum_kernel(T, KH, KW, n0, r0, nrows, row_off, col_off, replicate, out):
@@ -35,8 +35,7 @@ def _tap_sum_kernel(T, KH, KW, n0, r0, nrows, row_off, col_off, replicate, out):
                 for kw in range(KW):
                     t = (f * KH + kh) * KW + kw
                     off = col_off + kw
-                    j0 = min(max(-off, 0), Wo)
-                    j1 = max(min(Win - off, Wo), j0)
+                    j0, j1 = _inside(off, Win, Wo)
                     src = tf[((t * Nb + n) * Hin + y) * Win :]
                     dst_mid, src_mid = dst[j0:], src[off + j0 :]
                     for j in range(j1 - j0):
@@ -104,22 +103,14 @@ def _tap_spread_kernel(dout, KH, KW, n0, r0, nrows, row_off, col_off, replicate,
         kh = (t // KW) % KH
         kw = t % KW
         off = col_off + kw
-        j0 = min(max(-off, 0), Wo)
-        j1 = max(min(Win - off, Wo), j0)
+        j0, j1 = _inside(off, Win, Wo)
         for i in range(nrows):
             y = _src(row_off + i + kh, Hin, replicate)
             if y < 0:
                 continue
-            dst = tf[((t * Nb + n) * Hin + y) * Win :]
-            src = df[((f * N + n0 + n) * Ho + r0 + i) * Wo :]
-            dst_mid, src_mid = dst[off + j0 :], src[j0:]
-            for j in range(j1 - j0):
-                dst_mid[j] += src_mid[j]
-            if replicate:
-                for j in range(j0):
-                    dst[0] += src[j]
-                for j in range(j1, Wo):
-                    dst[Win - 1] += src[j]
+            row = ((t * Nb + n) * Hin + y) * Win
+            col = ((f * N + n0 + n) * Ho + r0 + i) * Wo
+            _add_row(tf[row : row + Win], df[col : col + Wo], off, j0, j1, replicate)
 
 
 def tap_spread_reference(dout, KH, KW, Hin, Win, row_off, col_off, replicate):

@@ -46,6 +46,28 @@ def _src(p, n, replicate):
     return p
 
 
+@njit
+def _inside(off, W, Wo):
+    """The output columns [j0, j1) of a row of Wo whose source column off + j lies in a row of W pixels."""
+    j0 = min(max(-off, 0), Wo)
+    return j0, max(min(W - off, Wo), j0)
+
+
+@njit
+def _add_row(dst, src, off, j0, j1, replicate):
+    """dst[off + j] += src[j] for j in [j0, j1) (the columns that land inside the row); with
+    replicate, the columns before j0 and from j1 on land on the row's first and last pixel."""
+    dst_mid, src_mid = dst[off + j0 :], src[j0:]
+    for j in range(j1 - j0):
+        dst_mid[j] += src_mid[j]
+    if replicate:
+        last = len(dst) - 1
+        for j in range(j0):
+            dst[0] += src[j]
+        for j in range(j1, len(src)):
+            dst[last] += src[j]
+
+
 def _src_reference(p, n, replicate):
     """NumPy version of :func:`_src` for an index array `p`."""
     if replicate:
@@ -67,8 +89,7 @@ def _im2col_kernel(x, KH, KW, n0, row_off, col_off, replicate, cols):
         kh = (r // KW) % KH
         kw = r % KW
         off = col_off + kw
-        j0 = min(max(-off, 0), Wo)  # output columns [j0, j1) read inside the image
-        j1 = max(min(W - off, Wo), j0)
+        j0, j1 = _inside(off, W, Wo)  # output columns [j0, j1) read inside the image
         for n in range(Nb):
             for i in range(Ho):
                 dst = cf[((r * Nb + n) * Ho + i) * Wo :]
@@ -158,22 +179,14 @@ def _col2im_kernel(cols, KH, KW, n0, row_off, col_off, replicate, dx):
             for kw in range(KW):
                 r = (c * KH + kh) * KW + kw
                 off = col_off + kw
-                j0 = min(max(-off, 0), Wo)
-                j1 = max(min(W - off, Wo), j0)
+                j0, j1 = _inside(off, W, Wo)
                 for i in range(Ho):
                     y = _src(row_off + i + kh, H, replicate)
                     if y < 0:
                         continue
-                    dst = xf[((c * N + n0 + n) * H + y) * W :]
-                    src = cf[((r * Nb + n) * Ho + i) * Wo :]
-                    dst_mid, src_mid = dst[off + j0 :], src[j0:]
-                    for j in range(j1 - j0):
-                        dst_mid[j] += src_mid[j]
-                    if replicate:
-                        for j in range(j0):
-                            dst[0] += src[j]
-                        for j in range(j1, Wo):
-                            dst[W - 1] += src[j]
+                    row = ((c * N + n0 + n) * H + y) * W
+                    col = ((r * Nb + n) * Ho + i) * Wo
+                    _add_row(xf[row : row + W], cf[col : col + Wo], off, j0, j1, replicate)
 
 
 def col2im_reference(cols, KH, KW, H, W, row_off, col_off, replicate):
