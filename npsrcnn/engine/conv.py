@@ -17,14 +17,18 @@ reference. :func:`conv2d_forward` / :func:`conv2d_backward` are the same convolu
 
 The readable version of all this is :mod:`npsrcnn.lesson.conv`.
 """
+import functools
+import os
+
 import numpy as np
 
-from . import taps, unfold, workspace
+from . import taps, unfold, winograd, workspace
 from .pointwise import as_float_array, bias_act_kernel, relu_mask_sum_kernel, row_sum_kernel
 from .workspace import Workspace, block, chunks, input_rows
 
 PADDINGS = ("valid", "zero", "replicate")
-METHODS = ("auto", "im2col", "taps")
+METHODS = ("auto", "im2col", "taps", "winograd2", "winograd4")
+WINOGRAD_TILES = {"winograd2": 2, "winograd4": 4}  # outputs per tile side, m of F(m x m, K x K)
 
 # ------------------------------------------------------------------------------------- NCHW, public
 
@@ -174,16 +178,47 @@ def conv_backward_cm(dout, cache, need_dx=True):
 
 
 def choose_method(method, C, F, KH, KW, HW, HoWo, pads):
-    """The strategy for one layer: "1x1", "im2col" or "taps" ("auto" decides by memory traffic)."""
+    """The strategy for one layer: "1x1", "im2col", "taps", "winograd2" or "winograd4".
+
+    "auto" decides by cost (the rule and its reasons: docs/engine.md, "Which formulation for which
+    layer"); the environment variable ``NPSRCNN_CONV_METHOD`` (one of ``METHODS``) replaces "auto" for
+    every layer it applies to, so a benchmark can compare formulations without code changes.
+    """
     if method not in METHODS:
-        raise ValueError(f"method must be 'auto', 'im2col' or 'taps', got {method!r}")
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    forced = None
+    if method == "auto":
+        forced = os.environ.get("NPSRCNN_CONV_METHOD", "auto") or "auto"
+        if forced not in METHODS:
+            raise ValueError(f"NPSRCNN_CONV_METHOD must be one of {METHODS}, got {forced!r}")
+        if forced in WINOGRAD_TILES and not winograd_fits(WINOGRAD_TILES[forced], KH, KW):
+            forced = "auto"  # a benchmark's override skips the layers it cannot run (SRCNN's 9x9)
+        method = forced
     if KH == KW == 1 and pads == 0 and method != "taps":
         return "1x1"
+    if method in WINOGRAD_TILES and not winograd_fits(WINOGRAD_TILES[method], KH, KW):
+        raise ValueError(f"{method} needs a square kernel of side 2 .. {2 + len(winograd.POINTS) - WINOGRAD_TILES[method]}"
+                         f", got {KH}x{KW}")
     if method == "auto":
         # taps moves F*K values per input pixel where im2col moves C*K per output pixel; take it when
-        # that is at least 4x less traffic (SRCNN's layer 3: F = 1, C = 32), else the smaller GEMM.
-        return "taps" if 4 * F * HW <= C * HoWo else "im2col"
+        # that is at least 4x less traffic (SRCNN's layer 3: F = 1, C = 32).
+        if 4 * F * HW <= C * HoWo:
+            return "taps"
+        # Winograd F(2x2) cuts the multiplies of a 3x3 layer 2.25x and of a 5x5 one 2.8x, but its GEMMs
+        # are A*A small ones (F x C by C x tiles) and its transforms cost per channel and tile: worth it
+        # when both channel counts fill a GEMM (9-5-5's layer 2: 64 -> 32). F(4x4) has more error.
+        if KH == KW and KH in (3, 5) and min(C, F) >= WINOGRAD_MIN_CHANNELS:
+            return "winograd2"
+        return "im2col"
     return method
+
+
+WINOGRAD_MIN_CHANNELS = 16
+
+
+def winograd_fits(m, KH, KW):
+    """Whether F(m x m, KH x KW) has its interpolation points: square kernels, m + K - 2 points."""
+    return KH == KW >= 2 and m + KH - 2 <= len(winograd.POINTS)
 
 
 # ----------------------------------------------------------------------------------------- strategies
@@ -297,10 +332,101 @@ def _backward_taps(dout, g, dx):
     return np.ascontiguousarray(dwt.reshape(F, KH, KW, C).transpose(0, 3, 1, 2))
 
 
+def _forward_winograd(x, w, out, g, m):
+    """``out = output_transform(U @ V)``: U the transformed kernels, V the transformed input tiles.
+
+    See :mod:`npsrcnn.engine.winograd`. By chunks of images or of rows of tiles; with one chunk the
+    backward reuses V (dW needs it).
+    """
+    F, C, K, _ = w.shape
+    AT, G, BT = _winograd_matrices(m, K)
+    U = g["U"] = winograd.kernel_transform(w, G)  # A*A, F, C
+    for n0, nb, r0, nr, Th, Tw, V in _winograd_tiles(x, g, m, BT, reuse=False):
+        M = g["ws"].get(g["name"] + ".M", (len(U), F, V.shape[2]), x.dtype)
+        np.matmul(U, V, out=M)  # A*A GEMMs: F x C by C x tiles
+        winograd.output_transform(M, AT, m, Th, Tw, out, n0, r0, nr)
+    g["V"] = V if _winograd_parts(x, g, m)[0] == 1 else None
+
+
+def _backward_winograd(dout, g, dx, m):
+    """The adjoint of :func:`_forward_winograd`, step by step.
+
+    ``dM = AT^T dout AT`` per tile; ``dU = dM @ V^T`` -> ``dW = G^T dU G``; ``dV = U^T @ dM`` ->
+    ``dx = col2im_1x1(overlap-add of BT^T dV BT)`` (the 1x1 col2im folds replicated pixels' gradient
+    back onto the edge, as the 1x1 im2col copied them).
+    """
+    x, w, U, ws, name = g["x"], g["w"], g["U"], g["ws"], g["name"]
+    F, C, K, _ = w.shape
+    AT, G, BT = _winograd_matrices(m, K)
+    dU = np.zeros((len(U), F, C), x.dtype)
+    if dx is not None:
+        dx.fill(0)  # col2im accumulates (row chunks overlap by the kernel's halo)
+    for n0, nb, r0, nr, Th, Tw, V in _winograd_tiles(x, g, m, BT, reuse=True):
+        P = V.shape[2]
+        dM = winograd.output_transform_adjoint(dout, AT, m, Th, Tw, ws.get(name + ".dM", (len(U), F, P), x.dtype),
+                                               n0, r0, nr)
+        dU += np.matmul(dM, V.transpose(0, 2, 1))  # A*A GEMMs: F x tiles by tiles x C
+        if dx is not None:
+            dV = np.matmul(U.transpose(0, 2, 1), dM, out=ws.get(name + ".dV", (len(U), C, P), x.dtype))
+            dxp = winograd.input_transform_adjoint(dV, BT, m, Th, Tw, ws.get(name + ".xp", _padded_shape(
+                C, nb, m, K, Th, Tw), x.dtype))
+            unfold.col2im(dxp, 1, 1, r0 - g["pt"], -g["pl"], g["replicate"], dx, n0)
+    return winograd.kernel_transform_adjoint(dU, G, x.dtype)
+
+
+def _winograd_parts(x, g, m):
+    """Chunks (n0, nb, r0, nr) of whole rows of tiles whose V or M buffer fits ``chunk_bytes``."""
+    C, N = x.shape[:2]
+    F, _, K, _ = g["w"].shape
+    Ho, Wo = g["Ho"], g["Wo"]
+    Th, Tw = -(-Ho // m), -(-Wo // m)
+    tile_row_bytes = (m + K - 1) ** 2 * max(C, F) * Tw * x.itemsize
+    parts = [(n0, nb, t0 * m, min(nt * m, Ho - t0 * m))
+             for n0, nb, t0, nt in chunks(N, Th, tile_row_bytes, g["chunk_bytes"])]
+    return len(parts), parts
+
+
+def _winograd_tiles(x, g, m, BT, reuse):
+    """For each chunk: (n0, nb, r0, nr, Th, Tw, V), V the transformed tiles of its padded input.
+
+    The padding is a copy: im2col with a 1x1 kernel over the rows and columns the tiles read (zero or
+    clamped reads at the same offsets as every strategy). With `reuse`, a single chunk's V comes from
+    the forward instead.
+    """
+    C = x.shape[0]
+    K = g["w"].shape[2]
+    A, Tw, ws, name = m + K - 1, -(-g["Wo"] // m), g["ws"], g["name"]
+    for n0, nb, r0, nr in _winograd_parts(x, g, m)[1]:
+        Th = -(-nr // m)
+        if reuse and g.get("V") is not None:
+            yield n0, nb, r0, nr, Th, Tw, g["V"]
+            continue
+        Hp, Wp = _padded_shape(C, nb, m, K, Th, Tw)[2:]
+        xp = unfold.im2col(x, 1, 1, Hp, Wp, r0 - g["pt"], -g["pl"], g["replicate"], n0, nb,
+                           out=ws.get(name + ".xp", (C, nb, Hp, Wp), x.dtype))
+        V = ws.get(name + ".V", (A * A, C, nb * Th * Tw), x.dtype)
+        yield n0, nb, r0, nr, Th, Tw, winograd.input_transform(xp, BT, m, Th, Tw, V)
+
+
+def _padded_shape(C, nb, m, K, Th, Tw):
+    """The padded input that Th x Tw tiles of F(m x m, K x K) read: (C, nb, Hp, Wp)."""
+    return C, nb, (Th - 1) * m + m + K - 1, (Tw - 1) * m + m + K - 1
+
+
+@functools.lru_cache(maxsize=None)
+def _winograd_matrices(m, K):
+    AT, G, BT = winograd.transform_matrices(m, K)
+    for a in (AT, G, BT):
+        a.flags.writeable = False  # shared by every call
+    return AT, G, BT
+
+
 STRATEGIES = {
     "1x1": (_forward_1x1, _backward_1x1),
     "im2col": (_forward_im2col, _backward_im2col),
     "taps": (_forward_taps, _backward_taps),
+    **{name: (functools.partial(_forward_winograd, m=m), functools.partial(_backward_winograd, m=m))
+       for name, m in WINOGRAD_TILES.items()},
 }
 
 
