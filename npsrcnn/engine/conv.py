@@ -352,8 +352,8 @@ def _backward_winograd(dout, g, dx, m):
     """The adjoint of :func:`_forward_winograd`, step by step.
 
     ``dM = AT^T dout AT`` per tile; ``dU = dM @ V^T`` -> ``dW = G^T dU G``; ``dV = U^T @ dM`` ->
-    ``dx = col2im_1x1(overlap-add of BT^T dV BT)`` (the 1x1 col2im folds replicated pixels' gradient
-    back onto the edge, as the 1x1 im2col copied them).
+    ``dx = unpack_add(overlap-add of BT^T dV BT)`` (which folds replicated pixels' gradient back onto
+    the edge, as the pack copied them).
     """
     x, w, U, ws, name = g["x"], g["w"], g["U"], g["ws"], g["name"]
     F, C, K, _ = w.shape
@@ -368,9 +368,9 @@ def _backward_winograd(dout, g, dx, m):
         dU += np.matmul(dM, V.transpose(0, 2, 1))  # A*A GEMMs: F x tiles by tiles x C
         if dx is not None:
             dV = np.matmul(U.transpose(0, 2, 1), dM, out=ws.get(name + ".dV", (len(U), C, P), x.dtype))
-            dxp = winograd.input_transform_adjoint(dV, BT, m, Th, Tw, ws.get(name + ".xp", _padded_shape(
+            dxq = winograd.input_transform_adjoint(dV, BT, m, Th, Tw, ws.get(name + ".xq", _lanes_shape(
                 C, nb, m, K, Th, Tw), x.dtype))
-            unfold.col2im(dxp, 1, 1, r0 - g["pt"], -g["pl"], g["replicate"], dx, n0)
+            winograd.unpack_add(dxq, m, r0 - g["pt"], -g["pl"], g["replicate"], dx, n0)
     return winograd.kernel_transform_adjoint(dU, G, x.dtype)
 
 
@@ -389,8 +389,8 @@ def _winograd_parts(x, g, m):
 def _winograd_tiles(x, g, m, BT, reuse):
     """For each chunk: (n0, nb, r0, nr, Th, Tw, V), V the transformed tiles of its padded input.
 
-    The padding is a copy: im2col with a 1x1 kernel over the rows and columns the tiles read (zero or
-    clamped reads at the same offsets as every strategy). With `reuse`, a single chunk's V comes from
+    The padding is a copy in lanes (:func:`npsrcnn.engine.winograd.pack`: zero or clamped reads at the
+    same offsets as every strategy). With `reuse`, a single chunk's V comes from
     the forward instead.
     """
     C = x.shape[0]
@@ -401,16 +401,16 @@ def _winograd_tiles(x, g, m, BT, reuse):
         if reuse and g.get("V") is not None:
             yield n0, nb, r0, nr, Th, Tw, g["V"]
             continue
-        Hp, Wp = _padded_shape(C, nb, m, K, Th, Tw)[2:]
-        xp = unfold.im2col(x, 1, 1, Hp, Wp, r0 - g["pt"], -g["pl"], g["replicate"], n0, nb,
-                           out=ws.get(name + ".xp", (C, nb, Hp, Wp), x.dtype))
+        shape = _lanes_shape(C, nb, m, K, Th, Tw)
+        xq = winograd.pack(x, m, shape[1], shape[3], r0 - g["pt"], -g["pl"], g["replicate"], n0, nb,
+                           out=ws.get(name + ".xq", shape, x.dtype))
         V = ws.get(name + ".V", (A * A, C, nb * Th * Tw), x.dtype)
-        yield n0, nb, r0, nr, Th, Tw, winograd.input_transform(xp, BT, m, Th, Tw, V)
+        yield n0, nb, r0, nr, Th, Tw, winograd.input_transform(xq, BT, m, Th, Tw, V)
 
 
-def _padded_shape(C, nb, m, K, Th, Tw):
-    """The padded input that Th x Tw tiles of F(m x m, K x K) read: (C, nb, Hp, Wp)."""
-    return C, nb, (Th - 1) * m + m + K - 1, (Tw - 1) * m + m + K - 1
+def _lanes_shape(C, nb, m, K, Th, Tw):
+    """The padded input that Th x Tw tiles of F(m x m, K x K) read, in lanes: (C, Hp, m, Wq, nb)."""
+    return C, (Th - 1) * m + m + K - 1, m, Tw + (m + K - 2) // m, nb
 
 
 @functools.lru_cache(maxsize=None)

@@ -38,7 +38,7 @@ import numpy as np
 from numba import prange
 
 from .._jit import njit_parallel
-from .unfold import _check
+from .unfold import _check, _src, col2im_reference, im2col_reference
 
 # Interpolation points, in the order wincnn and Lavin use them: the tile of m outputs and r taps needs
 # the first m + r - 2 of them (and the point at infinity). Small magnitudes keep the rounding error
@@ -110,83 +110,182 @@ def kernel_transform_adjoint(dU, G, dtype):
     return np.ascontiguousarray(dw, dtype=dtype)
 
 
+# ------------------------------------------------------------------------------ lanes: pad and pack
+# The transforms work on "lanes": for one row y of the padded input and one column phase ph (0 .. m-1),
+# the values at columns q*m + ph of every image, q-major, n-minor: xq[c, y, ph, q, n]. A tile's value
+# (i, j) for all the tiles of a row and all images is then ONE contiguous run of Tw*N values starting at
+# q = j // m, so every transform's inner loop is a long contiguous (vectorised) loop, for a batch of
+# small patches (Tw = 11, N = 32) as for one wide image (Tw = 256, N = 1). Tile p of V and M is
+# (ty*Tw + tx)*N + n for the same reason.
+
+
+@njit_parallel
+def _pack_kernel(x, m, n0, row_off, col_off, replicate, xq):
+    # x: C, N, H, W    xq: C, Hp, m, Wq, Nb: xq[c, y, ph, q, n] = x[c, n0+n, row_off+y, col_off+q*m+ph]
+    C, N, H, W = x.shape
+    _, Hp, _, Wq, Nb = xq.shape
+    for cy in prange(C * Hp):  # one input row of one channel per iteration: independent outputs
+        c = cy // Hp
+        y = _src(row_off + cy % Hp, H, replicate)
+        for ph in range(m):
+            for q in range(Wq):
+                xc = _src(col_off + q * m + ph, W, replicate)
+                dst = xq[c, cy % Hp, ph, q]
+                for n in range(Nb):
+                    dst[n] = x[c, n0 + n, y, xc] if y >= 0 and xc >= 0 else 0
+
+
+def pack_reference(x, m, Hp, Wq, row_off, col_off, replicate):
+    """Readable twin of :func:`_pack_kernel` (all images): pad (a 1x1 im2col), then split the columns
+    by phase and move the image index last."""
+    C, N = x.shape[:2]
+    xp = im2col_reference(x, 1, 1, Hp, Wq * m, row_off, col_off, replicate)  # C, N, Hp, Wq*m
+    return np.ascontiguousarray(xp.reshape(C, N, Hp, Wq, m).transpose(0, 2, 4, 3, 1))
+
+
+def pack(x, m, Hp, Wq, row_off, col_off, replicate, n0=0, Nb=None, out=None):
+    """The padded input of images n0 .. n0+Nb-1 in lanes: ``xq[c, y, ph, q, n] = xpad[c, n0+n, y, q*m + ph]``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (C, N, H, W), channel-major
+    m : int, the tile step (column phases)
+    Hp, Wq : int, padded rows, and columns per phase
+    row_off, col_off, replicate : the read convention of :mod:`npsrcnn.engine.unfold` (``-pad``)
+    out : ndarray, shape (C, Hp, m, Wq, Nb), optional
+
+    Returns
+    -------
+    xq : ndarray, shape (C, Hp, m, Wq, Nb)
+    """
+    C, N = x.shape[:2]
+    Nb = N - n0 if Nb is None else Nb
+    xq = np.empty((C, Hp, m, Wq, Nb), x.dtype) if out is None else out
+    _check(xq, (C, Hp, m, Wq, Nb), x.dtype, "xq")
+    _pack_kernel(np.ascontiguousarray(x), m, n0, row_off, col_off, bool(replicate), xq)
+    return xq
+
+
+@njit_parallel
+def _unpack_add_kernel(dxq, m, n0, row_off, col_off, replicate, dx):
+    # dxq: C, Hp, m, Wq, Nb    dx: C, N, H, W, accumulated into where the pack read
+    C, N, H, W = dx.shape
+    _, Hp, _, Wq, Nb = dxq.shape
+    for cn in prange(C * Nb):  # each (c, n) owns the image dx[c, n0+n]: independent outputs
+        c = cn // Nb
+        n = cn % Nb
+        for yp in range(Hp):
+            y = _src(row_off + yp, H, replicate)
+            if y < 0:
+                continue
+            for ph in range(m):
+                for q in range(Wq):
+                    xc = _src(col_off + q * m + ph, W, replicate)
+                    if xc >= 0:
+                        dx[c, n0 + n, y, xc] += dxq[c, yp, ph, q, n]
+
+
+def unpack_add_reference(dxq, m, H, W, row_off, col_off, replicate):
+    """Readable twin of :func:`_unpack_add_kernel` (all images, into zeros): back to (C, N, Hp, Wq*m),
+    then a 1x1 col2im, which adds every clamped read onto its edge pixel."""
+    C, Hp, _, Wq, N = dxq.shape
+    dxp = dxq.transpose(0, 4, 1, 3, 2).reshape(C, N, Hp, Wq * m)
+    dx = col2im_reference(dxp, 1, 1, H, W, row_off, col_off, replicate)
+    return dx
+
+
+def unpack_add(dxq, m, row_off, col_off, replicate, dx, n0=0):
+    """Adjoint of :func:`pack`: add the lanes' gradient onto the pixels they were read from (``dx +=``)."""
+    C, Hp, _, Wq, Nb = dxq.shape
+    _check(dx, (C,) + dx.shape[1:], dxq.dtype, "dx")
+    _unpack_add_kernel(dxq, m, n0, row_off, col_off, bool(replicate), dx)
+    return dx
+
+
+def _image(xq):
+    """Lanes (C, Hp, m, Wq, N) back to the padded image (C, N, Hp, Wq*m), for the references."""
+    C, Hp, m, Wq, N = xq.shape
+    return xq.transpose(0, 4, 1, 3, 2).reshape(C, N, Hp, Wq * m)
+
+
+def _tile_index(m, A, T):
+    """Rows (or columns) read by T tiles of side A at step m: shape (T, A)."""
+    return np.arange(T)[:, None] * m + np.arange(A)
+
+
 # ------------------------------------------------------------------------------------ input transform
 
 
 @njit_parallel
-def _input_transform_kernel(xp, BT, m, Th, Tw, V):
-    # xp: C, N, Hp, Wp (padded, Hp >= Th*m + A - m)   V: A*A, C, N*Th*Tw   (tile p = (n*Th + ty)*Tw + tx)
-    C, N, Hp, Wp = xp.shape
+def _input_transform_kernel(xq, BT, m, Th, Tw, V):
+    # xq: C, Hp, m, Wq, N (lanes)    V: A*A, C, Th*Tw*N
+    C, Hp, _, Wq, N = xq.shape
     A = BT.shape[0]
-    for cn in prange(C * N):  # each (c, n) owns its tiles' columns of V: independent outputs
-        c = cn // N
-        n = cn % N
-        T = np.empty((A, A, Tw), xp.dtype)  # private scratch of one iteration: one row of tiles
-        for ty in range(Th):
-            for i in range(A):  # row i of every tile in the row: T[i, b] = sum_j d[i, j] BT[b, j]
-                src = xp[c, n, ty * m + i]
+    L = Tw * N  # one lane: a tile value for every tile of a row and every image
+    for cy in prange(C * Th):  # one row of tiles of one channel: independent outputs
+        c = cy // Th
+        ty = cy % Th
+        T = np.zeros((A, A, L), xq.dtype)  # private scratch of the iteration
+        for i in range(A):  # T[i, b] = sum_j d[i, j] BT[b, j]
+            for j in range(A):
+                src = xq[c, ty * m + i, j % m].reshape(-1)[(j // m) * N :]
                 for b in range(A):
-                    t = T[i, b]
-                    t[:] = 0
-                    for j in range(A):
-                        coef = BT[b, j]
-                        if coef != 0:
-                            for tx in range(Tw):
-                                t[tx] += coef * src[tx * m + j]
-            p0 = (n * Th + ty) * Tw
-            for a in range(A):  # V[a, b] = sum_i BT[a, i] T[i, b]
-                for b in range(A):
-                    dst = V[a * A + b, c, p0 : p0 + Tw]
-                    dst[:] = 0
-                    for i in range(A):
-                        coef = BT[a, i]
-                        if coef != 0:
-                            for tx in range(Tw):
-                                dst[tx] += coef * T[i, b, tx]
+                    coef = BT[b, j]
+                    if coef != 0:
+                        t = T[i, b]
+                        for k in range(L):
+                            t[k] += coef * src[k]
+        for a in range(A):  # V[a, b] = sum_i BT[a, i] T[i, b]
+            for b in range(A):
+                dst = V[a * A + b, c, ty * L : (ty + 1) * L]
+                dst[:] = 0
+                for i in range(A):
+                    coef = BT[a, i]
+                    if coef != 0:
+                        t = T[i, b]
+                        for k in range(L):
+                            dst[k] += coef * t[k]
 
 
-def input_transform_reference(xp, BT, m, Th, Tw):
+def input_transform_reference(xq, BT, m, Th, Tw):
     """Readable twin of :func:`_input_transform_kernel`: gather the A x A tiles, ``BT d BT^T`` each."""
+    xp = _image(xq)
     C, N = xp.shape[:2]
     A = BT.shape[0]
-    rows = np.arange(Th)[:, None] * m + np.arange(A)  # Th, A
-    cols = np.arange(Tw)[:, None] * m + np.arange(A)  # Tw, A
+    rows, cols = _tile_index(m, A, Th), _tile_index(m, A, Tw)
     d = xp[:, :, rows[:, None, :, None], cols[None, :, None, :]]  # C, N, Th, Tw, A, A
-    V = np.einsum("ai,cnyxij,bj->abcnyx", BT, d, BT)
-    return V.reshape(A * A, C, N * Th * Tw)
+    return np.einsum("ai,cnyxij,bj->abcyxn", BT, d, BT).reshape(A * A, C, Th * Tw * N)
 
 
-def input_transform(xp, BT, m, Th, Tw, out):
-    """``V[a*A + b, c, p] = (BT d BT^T)[a, b]`` for the A x A tile d at row ty*m, column tx*m of `xp`.
+def input_transform(xq, BT, m, Th, Tw, out):
+    """``V[a*A + b, c, (ty*Tw + tx)*N + n] = (BT d BT^T)[a, b]``, d the A x A tile at (ty*m, tx*m).
 
     Parameters
     ----------
-    xp : ndarray, shape (C, N, Hp, Wp), the padded input; Hp >= (Th - 1)*m + A, Wp likewise
-    BT : ndarray, shape (A, A), same dtype
-    m, Th, Tw : int, tile step (outputs per tile side) and tiles per column and row
-    out : ndarray, shape (A*A, C, N*Th*Tw), filled
+    xq : ndarray, shape (C, Hp, m, Wq, N), the padded input in lanes (:func:`pack`);
+        Hp >= (Th - 1)*m + A and Wq >= Tw + (A - 1) // m
+    BT : ndarray, shape (A, A)
+    m, Th, Tw : int, tile step and tiles per column and per row
+    out : ndarray, shape (A*A, C, Th*Tw*N), filled
     """
     A = BT.shape[0]
-    C, N, Hp, Wp = xp.shape
-    if Hp < (Th - 1) * m + A or Wp < (Tw - 1) * m + A:
-        raise ValueError(f"a {Hp}x{Wp} input does not hold {Th}x{Tw} tiles of {A}x{A} at step {m}")
-    _check(out, (A * A, C, N * Th * Tw), xp.dtype, "V")
-    _input_transform_kernel(xp, BT.astype(xp.dtype), m, Th, Tw, out)
+    C, Hp, _, Wq, N = xq.shape
+    _check_tiles(Hp, Wq, m, A, Th, Tw)
+    _check(out, (A * A, C, Th * Tw * N), xq.dtype, "V")
+    _input_transform_kernel(xq, BT.astype(xq.dtype), m, Th, Tw, out)
     return out
 
 
 @njit_parallel
-def _input_transform_adjoint_kernel(dV, BT, m, Th, Tw, dxp):
-    # dV: A*A, C, N*Th*Tw    dxp: C, N, Hp, Wp, filled (zeros outside the tiles)
-    C, N, Hp, Wp = dxp.shape
+def _input_transform_adjoint_kernel(dV, BT, m, Th, Tw, dxq):
+    # dV: A*A, C, Th*Tw*N    dxq: C, Hp, m, Wq, N (lanes), overwritten
+    C, Hp, _, Wq, N = dxq.shape
     A = BT.shape[0]
-    for cn in prange(C * N):  # each (c, n) owns the image dxp[c, n]: independent outputs
-        c = cn // N
-        n = cn % N
-        dxp[c, n] = 0
-        T = np.empty((A, A, Tw), dxp.dtype)  # private scratch of one iteration: one row of tiles
+    L = Tw * N
+    for c in prange(C):  # tiles of one channel overlap; channels are independent outputs
+        dxq[c] = 0
+        T = np.empty((A, A, L), dxq.dtype)  # private scratch of the iteration
         for ty in range(Th):
-            p0 = (n * Th + ty) * Tw
             for i in range(A):  # T[i, b] = sum_a BT[a, i] dV[a, b]
                 for b in range(A):
                     t = T[i, b]
@@ -194,47 +293,53 @@ def _input_transform_adjoint_kernel(dV, BT, m, Th, Tw, dxp):
                     for a in range(A):
                         coef = BT[a, i]
                         if coef != 0:
-                            src = dV[a * A + b, c, p0 : p0 + Tw]
-                            for tx in range(Tw):
-                                t[tx] += coef * src[tx]
+                            src = dV[a * A + b, c, ty * L : (ty + 1) * L]
+                            for k in range(L):
+                                t[k] += coef * src[k]
             for i in range(A):  # dd[i, j] = sum_b T[i, b] BT[b, j], added where the tile read
-                dst = dxp[c, n, ty * m + i]
                 for j in range(A):
+                    dst = dxq[c, ty * m + i, j % m].reshape(-1)[(j // m) * N :]
                     for b in range(A):
                         coef = BT[b, j]
                         if coef != 0:
-                            for tx in range(Tw):
-                                dst[tx * m + j] += coef * T[i, b, tx]
+                            t = T[i, b]
+                            for k in range(L):
+                                dst[k] += coef * t[k]
 
 
-def input_transform_adjoint_reference(dV, BT, m, Th, Tw, Hp, Wp):
+def input_transform_adjoint_reference(dV, BT, m, Th, Tw, Hp, Wq):
     """Readable twin of :func:`_input_transform_adjoint_kernel`: ``BT^T dV BT`` per tile, overlap-added."""
     A2, C, P = dV.shape
     A = BT.shape[0]
     N = P // (Th * Tw)
-    dd = np.einsum("ai,abcnyx,bj->cnyxij", BT, dV.reshape(A, A, C, N, Th, Tw), BT)
-    dxp = np.zeros((C, N, Hp, Wp), dV.dtype)
+    dd = np.einsum("ai,abcyxn,bj->cnyxij", BT, dV.reshape(A, A, C, Th, Tw, N), BT)
+    dxp = np.zeros((C, N, Hp, Wq * m), dV.dtype)
     for i in range(A):
         for j in range(A):
             dxp[:, :, i : i + Th * m : m, j : j + Tw * m : m] += dd[..., i, j]
-    return dxp
+    return np.ascontiguousarray(dxp.reshape(C, N, Hp, Wq, m).transpose(0, 2, 4, 3, 1))
 
 
 def input_transform_adjoint(dV, BT, m, Th, Tw, out):
-    """Adjoint of :func:`input_transform`: ``out[c, n] = sum over tiles of BT^T dV BT`` at each tile's place.
+    """Adjoint of :func:`input_transform`: every tile's ``BT^T dV BT`` added at its place, in lanes.
 
     Parameters
     ----------
-    dV : ndarray, shape (A*A, C, N*Th*Tw)
-    out : ndarray, shape (C, N, Hp, Wp), overwritten
+    dV : ndarray, shape (A*A, C, Th*Tw*N)
+    out : ndarray, shape (C, Hp, m, Wq, N), overwritten
     """
     A = BT.shape[0]
-    C, N, Hp, Wp = out.shape
-    if Hp < (Th - 1) * m + A or Wp < (Tw - 1) * m + A:
-        raise ValueError(f"a {Hp}x{Wp} output does not hold {Th}x{Tw} tiles of {A}x{A} at step {m}")
-    _check(dV, (A * A, C, N * Th * Tw), out.dtype, "dV")
+    C, Hp, _, Wq, N = out.shape
+    _check_tiles(Hp, Wq, m, A, Th, Tw)
+    _check(dV, (A * A, C, Th * Tw * N), out.dtype, "dV")
     _input_transform_adjoint_kernel(dV, BT.astype(out.dtype), m, Th, Tw, out)
     return out
+
+
+def _check_tiles(Hp, Wq, m, A, Th, Tw):
+    if Hp < (Th - 1) * m + A or Wq < Tw + (A - 1) // m:
+        raise ValueError(f"lanes of {Hp} rows and {Wq} columns per phase do not hold {Th}x{Tw} tiles "
+                         f"of {A}x{A} at step {m}")
 
 
 # ----------------------------------------------------------------------------------- output transform
@@ -242,34 +347,37 @@ def input_transform_adjoint(dV, BT, m, Th, Tw, out):
 
 @njit_parallel
 def _output_transform_kernel(M, AT, m, Th, Tw, n0, r0, nrows, out):
-    # M: A*A, F, Nb*Th*Tw    out: F, N, Ho, Wo; rows r0 .. r0+nrows-1 of images n0 .. written
+    # M: A*A, F, Th*Tw*Nb    out: F, N, Ho, Wo; rows r0 .. r0+nrows-1 of images n0 .. n0+Nb-1 written
     F, N, Ho, Wo = out.shape
     A = AT.shape[1]
     Nb = M.shape[2] // (Th * Tw)
-    for fn in prange(F * Nb):  # each (f, n) owns out[f, n0+n]: independent outputs
-        f = fn // Nb
-        n = fn % Nb
-        S = np.empty((m, A, Tw), M.dtype)  # private scratch of one iteration: one row of tiles
-        for ty in range(Th):
-            p0 = (n * Th + ty) * Tw
-            for i in range(m):  # S[i, b] = sum_a AT[i, a] M[a, b]
+    L = Tw * Nb
+    for fy in prange(F * Th):  # one row of tiles of one output channel: independent outputs
+        f = fy // Th
+        ty = fy % Th
+        S = np.zeros((m, A, L), M.dtype)  # private scratch of the iteration
+        Y = np.empty(L, M.dtype)
+        for a in range(A):  # S[i, b] = sum_a AT[i, a] M[a, b]
+            for b in range(A):
+                src = M[a * A + b, f, ty * L : (ty + 1) * L]
+                for i in range(m):
+                    coef = AT[i, a]
+                    if coef != 0:
+                        s = S[i, b]
+                        for k in range(L):
+                            s[k] += coef * src[k]
+        for i in range(min(m, nrows - ty * m)):  # Y[i, j] = sum_b S[i, b] AT[j, b], inside the output
+            for j in range(m):
+                Y[:] = 0
                 for b in range(A):
-                    s = S[i, b]
-                    s[:] = 0
-                    for a in range(A):
-                        coef = AT[i, a]
-                        if coef != 0:
-                            src = M[a * A + b, f, p0 : p0 + Tw]
-                            for tx in range(Tw):
-                                s[tx] += coef * src[tx]
-            for i in range(min(m, nrows - ty * m)):  # Y[i, j] = sum_b S[i, b] AT[j, b], inside the output
-                dst = out[f, n0 + n, r0 + ty * m + i]
-                for j in range(m):
-                    for tx in range(min(Tw, (Wo - j + m - 1) // m)):
-                        v = 0.0
-                        for b in range(A):
-                            v += S[i, b, tx] * AT[j, b]
-                        dst[tx * m + j] = v
+                    coef = AT[j, b]
+                    if coef != 0:
+                        s = S[i, b]
+                        for k in range(L):
+                            Y[k] += coef * s[k]
+                for tx in range(min(Tw, (Wo - j + m - 1) // m)):
+                    for n in range(Nb):
+                        out[f, n0 + n, r0 + ty * m + i, tx * m + j] = Y[tx * Nb + n]
 
 
 def output_transform_reference(M, AT, m, Th, Tw, Ho, Wo):
@@ -277,18 +385,18 @@ def output_transform_reference(M, AT, m, Th, Tw, Ho, Wo):
     A2, F, P = M.shape
     A = AT.shape[1]
     N = P // (Th * Tw)
-    Y = np.einsum("ia,abfnyx,jb->fnyixj", AT, M.reshape(A, A, F, N, Th, Tw), AT)
+    Y = np.einsum("ia,abfyxn,jb->fnyixj", AT, M.reshape(A, A, F, Th, Tw, N), AT)
     return Y.reshape(F, N, Th * m, Tw * m)[:, :, :Ho, :Wo]
 
 
 def output_transform(M, AT, m, Th, Tw, out, n0=0, r0=0, nrows=None):
-    """``out[f, n0+n, r0 + ty*m + i, tx*m + j] = (AT M AT^T)[i, j]`` of tile (n, ty, tx), cropped.
+    """``out[f, n0+n, r0 + ty*m + i, tx*m + j] = (AT M AT^T)[i, j]`` of tile (ty, tx, n), cropped.
 
     Parameters
     ----------
-    M : ndarray, shape (A*A, F, Nb*Th*Tw), the products ``U @ V``
+    M : ndarray, shape (A*A, F, Th*Tw*Nb), the products ``U @ V``
     AT : ndarray, shape (m, A)
-    out : ndarray, shape (F, N, Ho, Wo); rows r0 .. r0+nrows-1 (default to the end) of images n0 ..
+    out : ndarray, shape (F, N, Ho, Wo); rows r0 .. r0+nrows-1 (default: to the end) of images n0 ..
         n0+Nb-1 are written, columns past Wo dropped.
     """
     A = AT.shape[1]
@@ -304,36 +412,39 @@ def output_transform(M, AT, m, Th, Tw, out, n0=0, r0=0, nrows=None):
 
 @njit_parallel
 def _output_transform_adjoint_kernel(dout, AT, m, Th, Tw, n0, r0, nrows, dM):
-    # dout: F, N, Ho, Wo (rows r0 .. r0+nrows-1 of images n0 .. are read; the rest of a tile reads 0)
-    # dM: A*A, F, Nb*Th*Tw, filled
+    # dout: F, N, Ho, Wo (rows r0 .. r0+nrows-1 of images n0 .. read; a tile past them reads 0)
+    # dM: A*A, F, Th*Tw*Nb, filled
     F, N, Ho, Wo = dout.shape
     A = AT.shape[1]
     Nb = dM.shape[2] // (Th * Tw)
-    for fn in prange(F * Nb):  # each (f, n) owns its tiles' columns of dM: independent outputs
-        f = fn // Nb
-        n = fn % Nb
-        S = np.empty((m, A, Tw), dM.dtype)  # private scratch of one iteration: one row of tiles
-        for ty in range(Th):
-            p0 = (n * Th + ty) * Tw
-            for i in range(m):  # S[i, b] = sum_j dY[i, j] AT[j, b]
-                S[i] = 0
-                if ty * m + i >= nrows:
-                    continue
-                src = dout[f, n0 + n, r0 + ty * m + i]
-                for j in range(m):
-                    for tx in range(min(Tw, (Wo - j + m - 1) // m)):
-                        v = src[tx * m + j]
-                        for b in range(A):
-                            S[i, b, tx] += v * AT[j, b]
-            for a in range(A):  # dM[a, b] = sum_i AT[i, a] S[i, b]
+    L = Tw * Nb
+    for fy in prange(F * Th):  # one row of tiles of one output channel: independent outputs
+        f = fy // Th
+        ty = fy % Th
+        S = np.zeros((m, A, L), dM.dtype)  # private scratch of the iteration
+        Y = np.zeros(L, dM.dtype)
+        for i in range(min(m, nrows - ty * m)):  # S[i, b] = sum_j dY[i, j] AT[j, b]
+            for j in range(m):
+                for tx in range(min(Tw, (Wo - j + m - 1) // m)):
+                    for n in range(Nb):
+                        Y[tx * Nb + n] = dout[f, n0 + n, r0 + ty * m + i, tx * m + j]
                 for b in range(A):
-                    dst = dM[a * A + b, f, p0 : p0 + Tw]
-                    dst[:] = 0
-                    for i in range(m):
-                        coef = AT[i, a]
-                        if coef != 0:
-                            for tx in range(Tw):
-                                dst[tx] += coef * S[i, b, tx]
+                    coef = AT[j, b]
+                    if coef != 0:
+                        s = S[i, b]
+                        for k in range(L):
+                            s[k] += coef * Y[k]
+                Y[:] = 0
+        for a in range(A):  # dM[a, b] = sum_i AT[i, a] S[i, b]
+            for b in range(A):
+                dst = dM[a * A + b, f, ty * L : (ty + 1) * L]
+                dst[:] = 0
+                for i in range(m):
+                    coef = AT[i, a]
+                    if coef != 0:
+                        s = S[i, b]
+                        for k in range(L):
+                            dst[k] += coef * s[k]
 
 
 def output_transform_adjoint_reference(dout, AT, m, Th, Tw):
@@ -343,8 +454,8 @@ def output_transform_adjoint_reference(dout, AT, m, Th, Tw):
     A = AT.shape[1]
     dY = np.zeros((F, N, Th * m, Tw * m), dout.dtype)
     dY[:, :, :Ho, :Wo] = dout
-    dM = np.einsum("ia,fnyixj,jb->abfnyx", AT, dY.reshape(F, N, Th, m, Tw, m), AT)
-    return dM.reshape(A * A, F, N * Th * Tw)
+    dM = np.einsum("ia,fnyixj,jb->abfyxn", AT, dY.reshape(F, N, Th, m, Tw, m), AT)
+    return dM.reshape(A * A, F, Th * Tw * N)
 
 
 def output_transform_adjoint(dout, AT, m, Th, Tw, out, n0=0, r0=0, nrows=None):
@@ -353,7 +464,7 @@ def output_transform_adjoint(dout, AT, m, Th, Tw, out, n0=0, r0=0, nrows=None):
     Parameters
     ----------
     dout : ndarray, shape (F, N, Ho, Wo)
-    out : ndarray, shape (A*A, F, Nb*Th*Tw), filled from rows r0 .. r0+nrows-1 of images n0 .. n0+Nb-1
+    out : ndarray, shape (A*A, F, Th*Tw*Nb), filled from rows r0 .. r0+nrows-1 of images n0 .. n0+Nb-1
     """
     A = AT.shape[1]
     F, N, Ho, Wo = dout.shape
@@ -362,4 +473,3 @@ def output_transform_adjoint(dout, AT, m, Th, Tw, out, n0=0, r0=0, nrows=None):
     _check(out, (A * A, F, out.shape[2]), dout.dtype, "dM")
     _output_transform_adjoint_kernel(dout, AT.astype(dout.dtype), m, Th, Tw, n0, r0, nrows, out)
     return out
-
