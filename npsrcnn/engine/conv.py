@@ -335,82 +335,106 @@ def _backward_taps(dout, g, dx):
 def _forward_winograd(x, w, out, g, m):
     """``out = output_transform(U @ V)``: U the transformed kernels, V the transformed input tiles.
 
-    See :mod:`npsrcnn.engine.winograd`. By chunks of images or of rows of tiles; with one chunk the
-    backward reuses V (dW needs it).
+    See :mod:`npsrcnn.engine.winograd`. The padded input is packed in lanes once per chunk of images or
+    rows; V and M are formed a block of tile rows at a time, so they stay in cache between the
+    transform, the GEMMs and the output transform (V for 32 patches of 9-5-5 layer 2 is 36 MB, 9x the
+    input, and writing then reading it cost more than its GEMMs). With one chunk the backward reuses
+    the packed input.
     """
     F, C, K, _ = w.shape
     AT, G, BT = _winograd_matrices(m, K)
     U = g["U"] = winograd.kernel_transform(w, G)  # A*A, F, C
-    for n0, nb, r0, nr, Th, Tw, V in _winograd_tiles(x, g, m, BT, reuse=False):
-        M = g["ws"].get(g["name"] + ".M", (len(U), F, V.shape[2]), x.dtype)
-        np.matmul(U, V, out=M)  # A*A GEMMs: F x C by C x tiles
-        winograd.output_transform(M, AT, m, Th, Tw, out, n0, r0, nr)
-    g["V"] = V if _winograd_parts(x, g, m)[0] == 1 else None
+    parts = _winograd_parts(x, g, m)
+    for n0, nb, r0, nr, xq in _winograd_packed(x, g, m, parts):
+        for ty0, nty, V in _winograd_blocks(xq, g, m, BT, nr):
+            M = np.matmul(U, V, out=g["ws"].get(g["name"] + ".M", (len(U), F, V.shape[2]), x.dtype))
+            winograd.output_transform(M, AT, m, nty, V.shape[2] // (nty * nb), out, n0, r0 + ty0 * m,
+                                      min(nty * m, nr - ty0 * m))
+    g["xq"] = xq if len(parts) == 1 else None
 
 
 def _backward_winograd(dout, g, dx, m):
-    """The adjoint of :func:`_forward_winograd`, step by step.
+    """The adjoint of :func:`_forward_winograd`, step by step, a block of tile rows at a time.
 
     ``dM = AT^T dout AT`` per tile; ``dU = dM @ V^T`` -> ``dW = G^T dU G``; ``dV = U^T @ dM`` ->
     ``dx = unpack_add(overlap-add of BT^T dV BT)`` (which folds replicated pixels' gradient back onto
-    the edge, as the pack copied them).
+    the edge, as the pack copied them). V is transformed again from the packed input rather than kept
+    from the forward (cheaper than writing and reading it whole).
     """
     x, w, U, ws, name = g["x"], g["w"], g["U"], g["ws"], g["name"]
     F, C, K, _ = w.shape
     AT, G, BT = _winograd_matrices(m, K)
-    dU = np.zeros((len(U), F, C), x.dtype)
+    A2 = len(U)
+    dU = np.zeros((A2, F, C), x.dtype)
     if dx is not None:
-        dx.fill(0)  # col2im accumulates (row chunks overlap by the kernel's halo)
-    for n0, nb, r0, nr, Th, Tw, V in _winograd_tiles(x, g, m, BT, reuse=True):
-        P = V.shape[2]
-        dM = winograd.output_transform_adjoint(dout, AT, m, Th, Tw, ws.get(name + ".dM", (len(U), F, P), x.dtype),
-                                               n0, r0, nr)
-        dU += np.matmul(dM, V.transpose(0, 2, 1))  # A*A GEMMs: F x tiles by tiles x C
+        dx.fill(0)  # unpack_add accumulates (row chunks overlap by the kernel's halo)
+    for n0, nb, r0, nr, xq in _winograd_packed(x, g, m, _winograd_parts(x, g, m), reuse=True):
         if dx is not None:
-            dV = np.matmul(U.transpose(0, 2, 1), dM, out=ws.get(name + ".dV", (len(U), C, P), x.dtype))
-            dxq = winograd.input_transform_adjoint(dV, BT, m, Th, Tw, ws.get(name + ".xq", _lanes_shape(
-                C, nb, m, K, Th, Tw), x.dtype))
+            dxq = ws.get(name + ".dxq", xq.shape, x.dtype, zero=True)
+        for ty0, nty, V in _winograd_blocks(xq, g, m, BT, nr):
+            P = V.shape[2]
+            Tw = P // (nty * nb)
+            dM = winograd.output_transform_adjoint(dout, AT, m, nty, Tw, ws.get(name + ".dM", (A2, F, P), x.dtype),
+                                                   n0, r0 + ty0 * m, min(nty * m, nr - ty0 * m))
+            dU += np.matmul(dM, V.transpose(0, 2, 1))  # A*A GEMMs: F x tiles by tiles x C
+            if dx is not None:
+                dV = np.matmul(U.transpose(0, 2, 1), dM, out=ws.get(name + ".dV", (A2, C, P), x.dtype))
+                winograd.input_transform_adjoint(dV, BT, m, nty, Tw, dxq[ty0 * m : ty0 * m + (nty - 1) * m + m + K - 1])
+        if dx is not None:
             winograd.unpack_add(dxq, m, r0 - g["pt"], -g["pl"], g["replicate"], dx, n0)
     return winograd.kernel_transform_adjoint(dU, G, x.dtype)
 
 
+# Tile rows transformed and multiplied at once: as many as keep one block of V within this many bytes
+# (about an L2 cache). One tile row of 32 patches of 9-5-5 layer 2 is already 3 MB; of a 512-wide
+# strip 2.4 MB.
+WINOGRAD_BLOCK_BYTES = 1 << 20
+
+
 def _winograd_parts(x, g, m):
-    """Chunks (n0, nb, r0, nr) of whole rows of tiles whose V or M buffer fits ``chunk_bytes``."""
-    C, N = x.shape[:2]
-    F, _, K, _ = g["w"].shape
+    """Chunks (n0, nb, r0, nr) of images or of whole rows of tiles whose packed input fits ``chunk_bytes``."""
+    C, N, _, W = x.shape
+    K = g["w"].shape[2]
     Ho, Wo = g["Ho"], g["Wo"]
     Th, Tw = -(-Ho // m), -(-Wo // m)
-    tile_row_bytes = (m + K - 1) ** 2 * max(C, F) * Tw * x.itemsize
-    parts = [(n0, nb, t0 * m, min(nt * m, Ho - t0 * m))
-             for n0, nb, t0, nt in chunks(N, Th, tile_row_bytes, g["chunk_bytes"])]
-    return len(parts), parts
+    tile_row_bytes = m * C * _lanes_shape(C, 1, m, K, Th, Tw)[3] * m * x.itemsize
+    return [(n0, nb, t0 * m, min(nt * m, Ho - t0 * m))
+            for n0, nb, t0, nt in chunks(N, Th, tile_row_bytes, g["chunk_bytes"], K - 1)]
 
 
-def _winograd_tiles(x, g, m, BT, reuse):
-    """For each chunk: (n0, nb, r0, nr, Th, Tw, V), V the transformed tiles of its padded input.
+def _winograd_packed(x, g, m, parts, reuse=False):
+    """For each chunk (n0, nb, r0, nr): its padded input in lanes (:func:`npsrcnn.engine.winograd.pack`).
 
-    The padding is a copy in lanes (:func:`npsrcnn.engine.winograd.pack`: zero or clamped reads at the
-    same offsets as every strategy). With `reuse`, a single chunk's V comes from
-    the forward instead.
+    Zero or clamped reads at the same offsets as every strategy. With `reuse`, a single chunk's lanes
+    come from the forward.
     """
     C = x.shape[0]
     K = g["w"].shape[2]
-    A, Tw, ws, name = m + K - 1, -(-g["Wo"] // m), g["ws"], g["name"]
-    for n0, nb, r0, nr in _winograd_parts(x, g, m)[1]:
-        Th = -(-nr // m)
-        if reuse and g.get("V") is not None:
-            yield n0, nb, r0, nr, Th, Tw, g["V"]
+    Tw = -(-g["Wo"] // m)
+    for n0, nb, r0, nr in parts:
+        if reuse and g.get("xq") is not None:
+            yield n0, nb, r0, nr, g["xq"]
             continue
-        shape = _lanes_shape(C, nb, m, K, Th, Tw)
-        xq = winograd.pack(x, m, shape[1], shape[3], r0 - g["pt"], -g["pl"], g["replicate"], n0, nb,
-                           out=ws.get(name + ".xq", shape, x.dtype))
-        V = ws.get(name + ".V", (A * A, C, nb * Th * Tw), x.dtype)
-        yield n0, nb, r0, nr, Th, Tw, winograd.input_transform(xq, BT, m, Th, Tw, V)
+        shape = _lanes_shape(C, nb, m, K, -(-nr // m), Tw)
+        yield n0, nb, r0, nr, winograd.pack(x, m, shape[0], shape[3], r0 - g["pt"], -g["pl"], g["replicate"],
+                                            n0, nb, out=g["ws"].get(g["name"] + ".xq", shape, x.dtype))
+
+
+def _winograd_blocks(xq, g, m, BT, nr):
+    """(ty0, nty, V) for blocks of nty tile rows of a chunk: V (A*A, C, nty*Tw*nb), transformed."""
+    Hp, C, _, Wq, nb = xq.shape
+    A = BT.shape[0]
+    Th, Tw = -(-nr // m), -(-g["Wo"] // m)
+    bt = max(1, min(Th, WINOGRAD_BLOCK_BYTES // (A * A * C * Tw * nb * xq.itemsize)))
+    for ty0 in range(0, Th, bt):
+        nty = min(bt, Th - ty0)
+        V = g["ws"].get(g["name"] + ".V", (A * A, C, nty * Tw * nb), xq.dtype)
+        yield ty0, nty, winograd.input_transform(xq[ty0 * m : ty0 * m + (nty - 1) * m + A], BT, m, nty, Tw, V)
 
 
 def _lanes_shape(C, nb, m, K, Th, Tw):
-    """The padded input that Th x Tw tiles of F(m x m, K x K) read, in lanes: (C, Hp, m, Wq, nb)."""
-    return C, (Th - 1) * m + m + K - 1, m, Tw + (m + K - 2) // m, nb
+    """The padded input that Th x Tw tiles of F(m x m, K x K) read, in lanes: (Hp, C, m, Wq, nb)."""
+    return (Th - 1) * m + m + K - 1, C, m, Tw + (m + K - 2) // m, nb
 
 
 @functools.lru_cache(maxsize=None)

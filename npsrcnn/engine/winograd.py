@@ -94,43 +94,46 @@ def kernel_transform(w, G):
     """``U = G w G^T`` for every (f, c): shape (A*A, F, C), in float64 then rounded to w's dtype.
 
     Tiny (F*C matrices of r x r, once per call), so plain NumPy; float64 keeps the rounding of G's
-    fractions out of the result.
+    fractions out of the result. Two tensordots (BLAS) rather than one einsum (5x slower here).
     """
     F, C = w.shape[:2]
     A = G.shape[0]
-    U = np.einsum("ai,fcij,bj->abfc", G, w.astype(np.float64), G)
-    return np.ascontiguousarray(U.reshape(A * A, F, C), dtype=w.dtype)
+    Gw = np.tensordot(w.astype(np.float64), G, axes=(3, 1))  # F, C, r, A: w G^T
+    U = np.tensordot(G, Gw, axes=(1, 2))  # A, F, C, A: G (w G^T)
+    return np.ascontiguousarray(U.transpose(0, 3, 1, 2).reshape(A * A, F, C), dtype=w.dtype)
 
 
 def kernel_transform_adjoint(dU, G, dtype):
     """``dW = G^T dU G`` for every (f, c): dU (A*A, F, C) -> dW (F, C, r, r), in float64."""
     A2, F, C = dU.shape
     A = G.shape[0]
-    dw = np.einsum("ai,abfc,bj->fcij", G, dU.astype(np.float64).reshape(A, A, F, C), G)
-    return np.ascontiguousarray(dw, dtype=dtype)
+    dUG = np.tensordot(dU.astype(np.float64).reshape(A, A, F, C), G, axes=(1, 0))  # A, F, C, r: dU G
+    dw = np.tensordot(dUG, G, axes=(0, 0))  # F, C, r, r: G^T (dU G), indexed [f, c, j, i]
+    return np.ascontiguousarray(dw.transpose(0, 1, 3, 2), dtype=dtype)
 
 
 # ------------------------------------------------------------------------------ lanes: pad and pack
 # The transforms work on "lanes": for one row y of the padded input and one column phase ph (0 .. m-1),
-# the values at columns q*m + ph of every image, q-major, n-minor: xq[c, y, ph, q, n]. A tile's value
+# the values at columns q*m + ph of every image, q-major, n-minor: xq[y, c, ph, q, n]. A tile's value
 # (i, j) for all the tiles of a row and all images is then ONE contiguous run of Tw*N values starting at
 # q = j // m, so every transform's inner loop is a long contiguous (vectorised) loop, for a batch of
 # small patches (Tw = 11, N = 32) as for one wide image (Tw = 256, N = 1). Tile p of V and M is
-# (ty*Tw + tx)*N + n for the same reason.
+# (ty*Tw + tx)*N + n for the same reason. Rows come first so that the rows one block of tile rows reads
+# are a contiguous slice (the strategy transforms a few tile rows at a time, to keep V in cache).
 
 
 @njit_parallel
 def _pack_kernel(x, m, n0, row_off, col_off, replicate, xq):
-    # x: C, N, H, W    xq: C, Hp, m, Wq, Nb: xq[c, y, ph, q, n] = x[c, n0+n, row_off+y, col_off+q*m+ph]
+    # x: C, N, H, W    xq: Hp, C, m, Wq, Nb: xq[y, c, ph, q, n] = x[c, n0+n, row_off+y, col_off+q*m+ph]
     C, N, H, W = x.shape
-    _, Hp, _, Wq, Nb = xq.shape
-    for cy in prange(C * Hp):  # one input row of one channel per iteration: independent outputs
-        c = cy // Hp
-        y = _src(row_off + cy % Hp, H, replicate)
+    Hp, _, _, Wq, Nb = xq.shape
+    for yc in prange(Hp * C):  # one input row of one channel per iteration: independent outputs
+        c = yc % C
+        y = _src(row_off + yc // C, H, replicate)
         for ph in range(m):
             for q in range(Wq):
                 xc = _src(col_off + q * m + ph, W, replicate)
-                dst = xq[c, cy % Hp, ph, q]
+                dst = xq[yc // C, c, ph, q]
                 for n in range(Nb):
                     dst[n] = x[c, n0 + n, y, xc] if y >= 0 and xc >= 0 else 0
 
@@ -138,13 +141,11 @@ def _pack_kernel(x, m, n0, row_off, col_off, replicate, xq):
 def pack_reference(x, m, Hp, Wq, row_off, col_off, replicate):
     """Readable twin of :func:`_pack_kernel` (all images): pad (a 1x1 im2col), then split the columns
     by phase and move the image index last."""
-    C, N = x.shape[:2]
-    xp = im2col_reference(x, 1, 1, Hp, Wq * m, row_off, col_off, replicate)  # C, N, Hp, Wq*m
-    return np.ascontiguousarray(xp.reshape(C, N, Hp, Wq, m).transpose(0, 2, 4, 3, 1))
+    return _lanes(im2col_reference(x, 1, 1, Hp, Wq * m, row_off, col_off, replicate), m)
 
 
 def pack(x, m, Hp, Wq, row_off, col_off, replicate, n0=0, Nb=None, out=None):
-    """The padded input of images n0 .. n0+Nb-1 in lanes: ``xq[c, y, ph, q, n] = xpad[c, n0+n, y, q*m + ph]``.
+    """The padded input of images n0 .. n0+Nb-1 in lanes: ``xq[y, c, ph, q, n] = xpad[c, n0+n, y, q*m + ph]``.
 
     Parameters
     ----------
@@ -152,25 +153,25 @@ def pack(x, m, Hp, Wq, row_off, col_off, replicate, n0=0, Nb=None, out=None):
     m : int, the tile step (column phases)
     Hp, Wq : int, padded rows, and columns per phase
     row_off, col_off, replicate : the read convention of :mod:`npsrcnn.engine.unfold` (``-pad``)
-    out : ndarray, shape (C, Hp, m, Wq, Nb), optional
+    out : ndarray, shape (Hp, C, m, Wq, Nb), optional
 
     Returns
     -------
-    xq : ndarray, shape (C, Hp, m, Wq, Nb)
+    xq : ndarray, shape (Hp, C, m, Wq, Nb)
     """
     C, N = x.shape[:2]
     Nb = N - n0 if Nb is None else Nb
-    xq = np.empty((C, Hp, m, Wq, Nb), x.dtype) if out is None else out
-    _check(xq, (C, Hp, m, Wq, Nb), x.dtype, "xq")
+    xq = np.empty((Hp, C, m, Wq, Nb), x.dtype) if out is None else out
+    _check(xq, (Hp, C, m, Wq, Nb), x.dtype, "xq")
     _pack_kernel(np.ascontiguousarray(x), m, n0, row_off, col_off, bool(replicate), xq)
     return xq
 
 
 @njit_parallel
 def _unpack_add_kernel(dxq, m, n0, row_off, col_off, replicate, dx):
-    # dxq: C, Hp, m, Wq, Nb    dx: C, N, H, W, accumulated into where the pack read
+    # dxq: Hp, C, m, Wq, Nb    dx: C, N, H, W, accumulated into where the pack read
     C, N, H, W = dx.shape
-    _, Hp, _, Wq, Nb = dxq.shape
+    Hp, _, _, Wq, Nb = dxq.shape
     for cn in prange(C * Nb):  # each (c, n) owns the image dx[c, n0+n]: independent outputs
         c = cn // Nb
         n = cn % Nb
@@ -182,30 +183,33 @@ def _unpack_add_kernel(dxq, m, n0, row_off, col_off, replicate, dx):
                 for q in range(Wq):
                     xc = _src(col_off + q * m + ph, W, replicate)
                     if xc >= 0:
-                        dx[c, n0 + n, y, xc] += dxq[c, yp, ph, q, n]
+                        dx[c, n0 + n, y, xc] += dxq[yp, c, ph, q, n]
 
 
 def unpack_add_reference(dxq, m, H, W, row_off, col_off, replicate):
     """Readable twin of :func:`_unpack_add_kernel` (all images, into zeros): back to (C, N, Hp, Wq*m),
     then a 1x1 col2im, which adds every clamped read onto its edge pixel."""
-    C, Hp, _, Wq, N = dxq.shape
-    dxp = dxq.transpose(0, 4, 1, 3, 2).reshape(C, N, Hp, Wq * m)
-    dx = col2im_reference(dxp, 1, 1, H, W, row_off, col_off, replicate)
-    return dx
+    return col2im_reference(_image(dxq), 1, 1, H, W, row_off, col_off, replicate)
 
 
 def unpack_add(dxq, m, row_off, col_off, replicate, dx, n0=0):
     """Adjoint of :func:`pack`: add the lanes' gradient onto the pixels they were read from (``dx +=``)."""
-    C, Hp, _, Wq, Nb = dxq.shape
+    C = dxq.shape[1]
     _check(dx, (C,) + dx.shape[1:], dxq.dtype, "dx")
     _unpack_add_kernel(dxq, m, n0, row_off, col_off, bool(replicate), dx)
     return dx
 
 
 def _image(xq):
-    """Lanes (C, Hp, m, Wq, N) back to the padded image (C, N, Hp, Wq*m), for the references."""
-    C, Hp, m, Wq, N = xq.shape
-    return xq.transpose(0, 4, 1, 3, 2).reshape(C, N, Hp, Wq * m)
+    """Lanes (Hp, C, m, Wq, N) back to the padded image (C, N, Hp, Wq*m), for the references."""
+    Hp, C, m, Wq, N = xq.shape
+    return xq.transpose(1, 4, 0, 3, 2).reshape(C, N, Hp, Wq * m)
+
+
+def _lanes(xp, m):
+    """The padded image (C, N, Hp, Wq*m) in lanes (Hp, C, m, Wq, N), for the references."""
+    C, N, Hp, W = xp.shape
+    return np.ascontiguousarray(xp.reshape(C, N, Hp, W // m, m).transpose(2, 0, 4, 3, 1))
 
 
 def _tile_index(m, A, T):
@@ -218,17 +222,18 @@ def _tile_index(m, A, T):
 
 @njit_parallel
 def _input_transform_kernel(xq, BT, m, Th, Tw, V):
-    # xq: C, Hp, m, Wq, N (lanes)    V: A*A, C, Th*Tw*N
-    C, Hp, _, Wq, N = xq.shape
+    # xq: Hp, C, m, Wq, N (lanes)    V: A*A, C, Th*Tw*N
+    Hp, C, _, Wq, N = xq.shape
     A = BT.shape[0]
     L = Tw * N  # one lane: a tile value for every tile of a row and every image
     for cy in prange(C * Th):  # one row of tiles of one channel: independent outputs
         c = cy // Th
         ty = cy % Th
         T = np.zeros((A, A, L), xq.dtype)  # private scratch of the iteration
+        acc = np.empty(L, xq.dtype)  # one lane summed in L1, then written once (V is far bigger than L2)
         for i in range(A):  # T[i, b] = sum_j d[i, j] BT[b, j]
             for j in range(A):
-                src = xq[c, ty * m + i, j % m].reshape(-1)[(j // m) * N :]
+                src = xq[ty * m + i, c, j % m].reshape(-1)[(j // m) * N :]
                 for b in range(A):
                     coef = BT[b, j]
                     if coef != 0:
@@ -237,14 +242,14 @@ def _input_transform_kernel(xq, BT, m, Th, Tw, V):
                             t[k] += coef * src[k]
         for a in range(A):  # V[a, b] = sum_i BT[a, i] T[i, b]
             for b in range(A):
-                dst = V[a * A + b, c, ty * L : (ty + 1) * L]
-                dst[:] = 0
+                acc[:] = 0
                 for i in range(A):
                     coef = BT[a, i]
                     if coef != 0:
                         t = T[i, b]
                         for k in range(L):
-                            dst[k] += coef * t[k]
+                            acc[k] += coef * t[k]
+                V[a * A + b, c, ty * L : (ty + 1) * L] = acc
 
 
 def input_transform_reference(xq, BT, m, Th, Tw):
@@ -262,14 +267,14 @@ def input_transform(xq, BT, m, Th, Tw, out):
 
     Parameters
     ----------
-    xq : ndarray, shape (C, Hp, m, Wq, N), the padded input in lanes (:func:`pack`);
+    xq : ndarray, shape (Hp, C, m, Wq, N), the padded input in lanes (:func:`pack`);
         Hp >= (Th - 1)*m + A and Wq >= Tw + (A - 1) // m
     BT : ndarray, shape (A, A)
     m, Th, Tw : int, tile step and tiles per column and per row
     out : ndarray, shape (A*A, C, Th*Tw*N), filled
     """
     A = BT.shape[0]
-    C, Hp, _, Wq, N = xq.shape
+    Hp, C, _, Wq, N = xq.shape
     _check_tiles(Hp, Wq, m, A, Th, Tw)
     _check(out, (A * A, C, Th * Tw * N), xq.dtype, "V")
     _input_transform_kernel(xq, BT.astype(xq.dtype), m, Th, Tw, out)
@@ -278,13 +283,13 @@ def input_transform(xq, BT, m, Th, Tw, out):
 
 @njit_parallel
 def _input_transform_adjoint_kernel(dV, BT, m, Th, Tw, dxq):
-    # dV: A*A, C, Th*Tw*N    dxq: C, Hp, m, Wq, N (lanes), overwritten
-    C, Hp, _, Wq, N = dxq.shape
+    # dV: A*A, C, Th*Tw*N    dxq: Hp, C, m, Wq, N (lanes), accumulated into
+    Hp, C, _, Wq, N = dxq.shape
     A = BT.shape[0]
     L = Tw * N
     for c in prange(C):  # tiles of one channel overlap; channels are independent outputs
-        dxq[c] = 0
         T = np.empty((A, A, L), dxq.dtype)  # private scratch of the iteration
+        acc = np.empty(L, dxq.dtype)
         for ty in range(Th):
             for i in range(A):  # T[i, b] = sum_a BT[a, i] dV[a, b]
                 for b in range(A):
@@ -298,13 +303,16 @@ def _input_transform_adjoint_kernel(dV, BT, m, Th, Tw, dxq):
                                 t[k] += coef * src[k]
             for i in range(A):  # dd[i, j] = sum_b T[i, b] BT[b, j], added where the tile read
                 for j in range(A):
-                    dst = dxq[c, ty * m + i, j % m].reshape(-1)[(j // m) * N :]
+                    acc[:] = 0
                     for b in range(A):
                         coef = BT[b, j]
                         if coef != 0:
                             t = T[i, b]
                             for k in range(L):
-                                dst[k] += coef * t[k]
+                                acc[k] += coef * t[k]
+                    dst = dxq[ty * m + i, c, j % m].reshape(-1)[(j // m) * N :]
+                    for k in range(L):
+                        dst[k] += acc[k]
 
 
 def input_transform_adjoint_reference(dV, BT, m, Th, Tw, Hp, Wq):
@@ -317,7 +325,7 @@ def input_transform_adjoint_reference(dV, BT, m, Th, Tw, Hp, Wq):
     for i in range(A):
         for j in range(A):
             dxp[:, :, i : i + Th * m : m, j : j + Tw * m : m] += dd[..., i, j]
-    return np.ascontiguousarray(dxp.reshape(C, N, Hp, Wq, m).transpose(0, 2, 4, 3, 1))
+    return _lanes(dxp, m)
 
 
 def input_transform_adjoint(dV, BT, m, Th, Tw, out):
@@ -326,10 +334,10 @@ def input_transform_adjoint(dV, BT, m, Th, Tw, out):
     Parameters
     ----------
     dV : ndarray, shape (A*A, C, Th*Tw*N)
-    out : ndarray, shape (C, Hp, m, Wq, N), overwritten
+    out : ndarray, shape (Hp, C, m, Wq, N), accumulated into (``+=``; zero it first)
     """
     A = BT.shape[0]
-    C, Hp, _, Wq, N = out.shape
+    Hp, C, _, Wq, N = out.shape
     _check_tiles(Hp, Wq, m, A, Th, Tw)
     _check(dV, (A * A, C, Th * Tw * N), out.dtype, "dV")
     _input_transform_adjoint_kernel(dV, BT.astype(out.dtype), m, Th, Tw, out)
@@ -437,14 +445,14 @@ def _output_transform_adjoint_kernel(dout, AT, m, Th, Tw, n0, r0, nrows, dM):
                 Y[:] = 0
         for a in range(A):  # dM[a, b] = sum_i AT[i, a] S[i, b]
             for b in range(A):
-                dst = dM[a * A + b, f, ty * L : (ty + 1) * L]
-                dst[:] = 0
+                Y[:] = 0  # one lane summed in L1, then written once
                 for i in range(m):
                     coef = AT[i, a]
                     if coef != 0:
                         s = S[i, b]
                         for k in range(L):
-                            dst[k] += coef * s[k]
+                            Y[k] += coef * s[k]
+                dM[a * A + b, f, ty * L : (ty + 1) * L] = Y
 
 
 def output_transform_adjoint_reference(dout, AT, m, Th, Tw):
