@@ -335,54 +335,55 @@ def _backward_taps(dout, g, dx):
 def _forward_winograd(x, w, out, g, m):
     """``out = output_transform(U @ V)``: U the transformed kernels, V the transformed input tiles.
 
-    See :mod:`npsrcnn.engine.winograd`. The padded input is packed in lanes once per chunk of images or
-    rows; V and M are formed a block of tile rows at a time, so they stay in cache between the
-    transform, the GEMMs and the output transform (V for 32 patches of 9-5-5 layer 2 is 36 MB, 9x the
-    input, and writing then reading it cost more than its GEMMs). With one chunk the backward reuses
-    the packed input.
+    See :mod:`npsrcnn.engine.winograd`. Per chunk of images or rows, the padded input is transformed
+    along its rows once (R); then a block of tile rows at a time, R's columns (V), the A*A GEMMs (M)
+    and the output transform, so that V and M stay near the cache (V for 32 patches of 9-5-5 layer 2
+    is 36 MB, 9x the input: writing it whole and reading it back cost more than its GEMMs). With one
+    chunk the backward reuses R.
     """
     F, C, K, _ = w.shape
     AT, G, BT = _winograd_matrices(m, K)
     U = g["U"] = winograd.kernel_transform(w, G)  # A*A, F, C
     parts = _winograd_parts(x, g, m)
-    for n0, nb, r0, nr, xq in _winograd_packed(x, g, m, parts):
-        for ty0, nty, V in _winograd_blocks(xq, g, m, BT, nr):
+    for n0, nb, r0, nr, R in _winograd_rows(x, g, m, BT, parts):
+        for ty0, nty, V in _winograd_blocks(R, g, m, BT, nr):
             M = np.matmul(U, V, out=g["ws"].get(g["name"] + ".M", (len(U), F, V.shape[2]), x.dtype))
             winograd.output_transform(M, AT, m, nty, V.shape[2] // (nty * nb), out, n0, r0 + ty0 * m,
                                       min(nty * m, nr - ty0 * m))
-    g["xq"] = xq if len(parts) == 1 else None
+    g["R"] = R if len(parts) == 1 else None
 
 
 def _backward_winograd(dout, g, dx, m):
     """The adjoint of :func:`_forward_winograd`, step by step, a block of tile rows at a time.
 
-    ``dM = AT^T dout AT`` per tile; ``dU = dM @ V^T`` -> ``dW = G^T dU G``; ``dV = U^T @ dM`` ->
-    ``dx = unpack_add(overlap-add of BT^T dV BT)`` (which folds replicated pixels' gradient back onto
-    the edge, as the pack copied them). V is transformed again from the packed input rather than kept
-    from the forward (cheaper than writing and reading it whole).
+    ``dM = AT^T dout AT`` per tile; ``dU = dM @ V^T`` -> ``dW = G^T dU G``; ``dV = U^T @ dM`` -> ``dR``
+    (the columns' adjoint) -> ``dx`` (the rows' adjoint, which also folds replicated pixels' gradient
+    back onto the edge). V is transformed again from R rather than kept from the forward.
     """
     x, w, U, ws, name = g["x"], g["w"], g["U"], g["ws"], g["name"]
     F, C, K, _ = w.shape
     AT, G, BT = _winograd_matrices(m, K)
     A2 = len(U)
-    dU = np.zeros((A2, F, C), x.dtype)
+    dUt = np.zeros((A2, C, F), x.dtype)  # dU transposed: see the GEMM below
     if dx is not None:
-        dx.fill(0)  # unpack_add accumulates (row chunks overlap by the kernel's halo)
-    for n0, nb, r0, nr, xq in _winograd_packed(x, g, m, _winograd_parts(x, g, m), reuse=True):
+        dx.fill(0)  # the row adjoint accumulates (row chunks overlap by the kernel's halo)
+    for n0, nb, r0, nr, R in _winograd_rows(x, g, m, BT, _winograd_parts(x, g, m), reuse=True):
         if dx is not None:
-            dxq = ws.get(name + ".dxq", xq.shape, x.dtype, zero=True)
-        for ty0, nty, V in _winograd_blocks(xq, g, m, BT, nr):
+            dR = ws.get(name + ".dR", R.shape, x.dtype, zero=True)
+        for ty0, nty, V in _winograd_blocks(R, g, m, BT, nr):
             P = V.shape[2]
-            Tw = P // (nty * nb)
-            dM = winograd.output_transform_adjoint(dout, AT, m, nty, Tw, ws.get(name + ".dM", (A2, F, P), x.dtype),
+            dM = winograd.output_transform_adjoint(dout, AT, m, nty, P // (nty * nb),
+                                                   ws.get(name + ".dM", (A2, F, P), x.dtype),
                                                    n0, r0 + ty0 * m, min(nty * m, nr - ty0 * m))
-            dU += np.matmul(dM, V.transpose(0, 2, 1))  # A*A GEMMs: F x tiles by tiles x C
+            # A*A GEMMs, C x tiles by tiles x F: OpenBLAS is ~1.3x faster with the taller matrix on the left
+            # (as for gram()), measured on 9-5-5 layer 2 (C = 64, F = 32, 352 tiles per block)
+            dUt += np.matmul(V, dM.transpose(0, 2, 1))
             if dx is not None:
                 dV = np.matmul(U.transpose(0, 2, 1), dM, out=ws.get(name + ".dV", (A2, C, P), x.dtype))
-                winograd.input_transform_adjoint(dV, BT, m, nty, Tw, dxq[ty0 * m : ty0 * m + (nty - 1) * m + m + K - 1])
+                winograd.input_transform_adjoint(dV, BT, m, nty, dR[ty0 * m : ty0 * m + (nty - 1) * m + m + K - 1])
         if dx is not None:
-            winograd.unpack_add(dxq, m, r0 - g["pt"], -g["pl"], g["replicate"], dx, n0)
-    return winograd.kernel_transform_adjoint(dU, G, x.dtype)
+            winograd.row_transform_adjoint(dR, BT, m, nb, r0 - g["pt"], -g["pl"], g["replicate"], dx, n0)
+    return winograd.kernel_transform_adjoint(dUt.transpose(0, 2, 1), G, x.dtype)
 
 
 # Tile rows transformed and multiplied at once: as many as keep one block of V within this many bytes
@@ -392,49 +393,44 @@ WINOGRAD_BLOCK_BYTES = 1 << 20
 
 
 def _winograd_parts(x, g, m):
-    """Chunks (n0, nb, r0, nr) of images or of whole rows of tiles whose packed input fits ``chunk_bytes``."""
-    C, N, _, W = x.shape
+    """Chunks (n0, nb, r0, nr) of images or of whole rows of tiles whose R fits ``chunk_bytes``."""
+    C, N = x.shape[:2]
     K = g["w"].shape[2]
     Ho, Wo = g["Ho"], g["Wo"]
     Th, Tw = -(-Ho // m), -(-Wo // m)
-    tile_row_bytes = m * C * _lanes_shape(C, 1, m, K, Th, Tw)[3] * m * x.itemsize
+    tile_row_bytes = m * C * (m + K - 1) * Tw * x.itemsize  # of R, per image
     return [(n0, nb, t0 * m, min(nt * m, Ho - t0 * m))
-            for n0, nb, t0, nt in chunks(N, Th, tile_row_bytes, g["chunk_bytes"], K - 1)]
+            for n0, nb, t0, nt in chunks(N, Th, tile_row_bytes, g["chunk_bytes"], -(-(K - 1) // m))]
 
 
-def _winograd_packed(x, g, m, parts, reuse=False):
-    """For each chunk (n0, nb, r0, nr): its padded input in lanes (:func:`npsrcnn.engine.winograd.pack`).
+def _winograd_rows(x, g, m, BT, parts, reuse=False):
+    """For each chunk (n0, nb, r0, nr): R, its padded input transformed along the rows (Hp, C, A, Tw*nb).
 
-    Zero or clamped reads at the same offsets as every strategy. With `reuse`, a single chunk's lanes
-    come from the forward.
+    Zero or clamped reads at the same offsets as every strategy. With `reuse`, a single chunk's R
+    comes from the forward.
     """
     C = x.shape[0]
     K = g["w"].shape[2]
-    Tw = -(-g["Wo"] // m)
+    A, Tw = m + K - 1, -(-g["Wo"] // m)
     for n0, nb, r0, nr in parts:
-        if reuse and g.get("xq") is not None:
-            yield n0, nb, r0, nr, g["xq"]
+        if reuse and g.get("R") is not None:
+            yield n0, nb, r0, nr, g["R"]
             continue
-        shape = _lanes_shape(C, nb, m, K, -(-nr // m), Tw)
-        yield n0, nb, r0, nr, winograd.pack(x, m, shape[0], shape[3], r0 - g["pt"], -g["pl"], g["replicate"],
-                                            n0, nb, out=g["ws"].get(g["name"] + ".xq", shape, x.dtype))
+        Hp = (-(-nr // m) - 1) * m + A
+        R = g["ws"].get(g["name"] + ".R", (Hp, C, A, Tw * nb), x.dtype)
+        yield n0, nb, r0, nr, winograd.row_transform(x, BT, m, Hp, Tw, r0 - g["pt"], -g["pl"], g["replicate"],
+                                                     n0, nb, out=R)
 
 
-def _winograd_blocks(xq, g, m, BT, nr):
+def _winograd_blocks(R, g, m, BT, nr):
     """(ty0, nty, V) for blocks of nty tile rows of a chunk: V (A*A, C, nty*Tw*nb), transformed."""
-    Hp, C, _, Wq, nb = xq.shape
-    A = BT.shape[0]
-    Th, Tw = -(-nr // m), -(-g["Wo"] // m)
-    bt = max(1, min(Th, WINOGRAD_BLOCK_BYTES // (A * A * C * Tw * nb * xq.itemsize)))
+    Hp, C, A, L = R.shape
+    Th = -(-nr // m)
+    bt = max(1, min(Th, WINOGRAD_BLOCK_BYTES // (A * A * C * L * R.itemsize)))
     for ty0 in range(0, Th, bt):
         nty = min(bt, Th - ty0)
-        V = g["ws"].get(g["name"] + ".V", (A * A, C, nty * Tw * nb), xq.dtype)
-        yield ty0, nty, winograd.input_transform(xq[ty0 * m : ty0 * m + (nty - 1) * m + A], BT, m, nty, Tw, V)
-
-
-def _lanes_shape(C, nb, m, K, Th, Tw):
-    """The padded input that Th x Tw tiles of F(m x m, K x K) read, in lanes: (Hp, C, m, Wq, nb)."""
-    return (Th - 1) * m + m + K - 1, C, m, Tw + (m + K - 2) // m, nb
+        V = g["ws"].get(g["name"] + ".V", (A * A, C, nty * L), R.dtype)
+        yield ty0, nty, winograd.input_transform(R[ty0 * m : ty0 * m + (nty - 1) * m + A], BT, m, nty, V)
 
 
 @functools.lru_cache(maxsize=None)

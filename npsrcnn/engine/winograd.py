@@ -112,104 +112,142 @@ def kernel_transform_adjoint(dU, G, dtype):
     return np.ascontiguousarray(dw.transpose(0, 1, 3, 2), dtype=dtype)
 
 
-# ------------------------------------------------------------------------------ lanes: pad and pack
-# The transforms work on "lanes": for one row y of the padded input and one column phase ph (0 .. m-1),
-# the values at columns q*m + ph of every image, q-major, n-minor: xq[y, c, ph, q, n]. A tile's value
-# (i, j) for all the tiles of a row and all images is then ONE contiguous run of Tw*N values starting at
-# q = j // m, so every transform's inner loop is a long contiguous (vectorised) loop, for a batch of
-# small patches (Tw = 11, N = 32) as for one wide image (Tw = 256, N = 1). Tile p of V and M is
-# (ty*Tw + tx)*N + n for the same reason. Rows come first so that the rows one block of tile rows reads
-# are a contiguous slice (the strategy transforms a few tile rows at a time, to keep V in cache).
+# ---------------------------------------------------------------- row transform: pad, pack, BT on rows
+# ``BT d BT^T`` is BT applied along each row of the tile, then along each column. Tiles overlap by
+# A - m rows, so the row half is done once per input row, here, for every tile of the row and every
+# image (A/m = 3 times less work than per tile for F(2x2, 5x5)), and the result is laid out in
+# "lanes": ``R[y, c, b, tx*N + n]``. A lane holds one transformed value of every tile of a row and
+# every image, so the column half (:func:`input_transform`) and the GEMMs run over long contiguous
+# runs, for a batch of small patches (Tw = 11, N = 32: 352) as for a wide strip (Tw = 256, N = 1).
+# Tile p of V and M is (ty*Tw + tx)*N + n for the same reason. Rows come first so that the rows one
+# block of tile rows reads are one contiguous slice.
 
 
 @njit_parallel
-def _pack_kernel(x, m, n0, row_off, col_off, replicate, xq):
-    # x: C, N, H, W    xq: Hp, C, m, Wq, Nb: xq[y, c, ph, q, n] = x[c, n0+n, row_off+y, col_off+q*m+ph]
+def _row_transform_kernel(x, BT, m, Nb, n0, row_off, col_off, replicate, R):
+    # x: C, N, H, W    R: Hp, C, A, Tw*Nb: R[y, c, b, tx*Nb + n] = sum_j BT[b, j] xpad[c, n0+n, y, tx*m + j]
     C, N, H, W = x.shape
-    Hp, _, _, Wq, Nb = xq.shape
-    for yc in prange(Hp * C):  # one input row of one channel per iteration: independent outputs
+    Hp, _, A, L = R.shape
+    Wq = L // Nb + (A - 1) // m  # columns per phase that the tiles of a row read
+    for yc in prange(Hp * C):  # one input row of one channel: independent outputs
         c = yc % C
         y = _src(row_off + yc // C, H, replicate)
-        for ph in range(m):
-            for q in range(Wq):
-                xc = _src(col_off + q * m + ph, W, replicate)
-                dst = xq[yc // C, c, ph, q]
-                for n in range(Nb):
-                    dst[n] = x[c, n0 + n, y, xc] if y >= 0 and xc >= 0 else 0
+        ln = np.zeros((m, Wq * Nb), R.dtype)  # the padded row by column phase, image last (scratch)
+        if y >= 0:
+            for n in range(Nb):
+                row = x[c, n0 + n, y]
+                for ph in range(m):
+                    dst = ln[ph]
+                    for q in range(Wq):
+                        xc = _src(col_off + q * m + ph, W, replicate)
+                        if xc >= 0:
+                            dst[q * Nb + n] = row[xc]
+        acc = np.empty(L, R.dtype)
+        for b in range(A):  # R[b] = sum_j BT[b, j] (value j of every tile): one contiguous run per j
+            acc[:] = 0
+            for j in range(A):
+                coef = BT[b, j]
+                if coef != 0:
+                    src = ln[j % m, (j // m) * Nb :]
+                    for k in range(L):
+                        acc[k] += coef * src[k]
+            R[yc // C, c, b] = acc
 
 
-def pack_reference(x, m, Hp, Wq, row_off, col_off, replicate):
-    """Readable twin of :func:`_pack_kernel` (all images): pad (a 1x1 im2col), then split the columns
-    by phase and move the image index last."""
-    return _lanes(im2col_reference(x, 1, 1, Hp, Wq * m, row_off, col_off, replicate), m)
+def row_transform_reference(x, BT, m, Hp, Tw, row_off, col_off, replicate):
+    """Readable twin of :func:`_row_transform_kernel` (all images): pad (a 1x1 im2col), gather each
+    tile's columns, apply BT."""
+    C, N = x.shape[:2]
+    A = BT.shape[0]
+    xp = im2col_reference(x, 1, 1, Hp, (Tw - 1) * m + A, row_off, col_off, replicate)  # C, N, Hp, Wp
+    d = xp[:, :, :, _tile_index(m, A, Tw)]  # C, N, Hp, Tw, A
+    return np.einsum("bj,cnytj->ycbtn", BT, d).reshape(Hp, C, A, Tw * N)
 
 
-def pack(x, m, Hp, Wq, row_off, col_off, replicate, n0=0, Nb=None, out=None):
-    """The padded input of images n0 .. n0+Nb-1 in lanes: ``xq[y, c, ph, q, n] = xpad[c, n0+n, y, q*m + ph]``.
+def row_transform(x, BT, m, Hp, Tw, row_off, col_off, replicate, n0=0, Nb=None, out=None):
+    """Pad images n0 .. n0+Nb-1 of `x` and transform every tile row-wise, in lanes.
 
     Parameters
     ----------
     x : ndarray, shape (C, N, H, W), channel-major
-    m : int, the tile step (column phases)
-    Hp, Wq : int, padded rows, and columns per phase
+    BT : ndarray, shape (A, A); m : int, the tile step
+    Hp, Tw : int, padded rows, and tiles per row
     row_off, col_off, replicate : the read convention of :mod:`npsrcnn.engine.unfold` (``-pad``)
-    out : ndarray, shape (Hp, C, m, Wq, Nb), optional
+    out : ndarray, shape (Hp, C, A, Tw*Nb), optional
 
     Returns
     -------
-    xq : ndarray, shape (Hp, C, m, Wq, Nb)
+    R : ndarray, shape (Hp, C, A, Tw*Nb)
+
+    Notes
+    -----
+    ``R[y, c, b, tx*Nb + n] = sum_j BT[b, j] * xpad[c, n0+n, y, tx*m + j]``, xpad read as im2col reads.
     """
     C, N = x.shape[:2]
+    A = BT.shape[0]
     Nb = N - n0 if Nb is None else Nb
-    xq = np.empty((Hp, C, m, Wq, Nb), x.dtype) if out is None else out
-    _check(xq, (Hp, C, m, Wq, Nb), x.dtype, "xq")
-    _pack_kernel(np.ascontiguousarray(x), m, n0, row_off, col_off, bool(replicate), xq)
-    return xq
+    R = np.empty((Hp, C, A, Tw * Nb), x.dtype) if out is None else out
+    _check(R, (Hp, C, A, Tw * Nb), x.dtype, "R")
+    _row_transform_kernel(np.ascontiguousarray(x), BT.astype(x.dtype), m, Nb, n0, row_off, col_off,
+                          bool(replicate), R)
+    return R
 
 
 @njit_parallel
-def _unpack_add_kernel(dxq, m, n0, row_off, col_off, replicate, dx):
-    # dxq: Hp, C, m, Wq, Nb    dx: C, N, H, W, accumulated into where the pack read
+def _row_transform_adjoint_kernel(dR, BT, m, Nb, n0, row_off, col_off, replicate, dx):
+    # dR: Hp, C, A, Tw*Nb    dx: C, N, H, W, accumulated into where the row transform read
     C, N, H, W = dx.shape
-    Hp, _, _, Wq, Nb = dxq.shape
-    for cn in prange(C * Nb):  # each (c, n) owns the image dx[c, n0+n]: independent outputs
-        c = cn // Nb
-        n = cn % Nb
+    Hp, _, A, L = dR.shape
+    Wq = L // Nb + (A - 1) // m
+    for c in prange(C):  # under replicate several rows land on one edge row: a channel per thread
+        ln = np.empty((m, Wq * Nb), dR.dtype)
         for yp in range(Hp):
             y = _src(row_off + yp, H, replicate)
             if y < 0:
                 continue
-            for ph in range(m):
-                for q in range(Wq):
-                    xc = _src(col_off + q * m + ph, W, replicate)
-                    if xc >= 0:
-                        dx[c, n0 + n, y, xc] += dxq[yp, c, ph, q, n]
+            ln[:] = 0
+            for b in range(A):  # value j of every tile += BT[b, j] R[b]
+                src = dR[yp, c, b]
+                for j in range(A):
+                    coef = BT[b, j]
+                    if coef != 0:
+                        dst = ln[j % m, (j // m) * Nb :]
+                        for k in range(L):
+                            dst[k] += coef * src[k]
+            for n in range(Nb):
+                row = dx[c, n0 + n, y]
+                for ph in range(m):
+                    src = ln[ph]
+                    for q in range(Wq):
+                        xc = _src(col_off + q * m + ph, W, replicate)
+                        if xc >= 0:
+                            row[xc] += src[q * Nb + n]
 
 
-def unpack_add_reference(dxq, m, H, W, row_off, col_off, replicate):
-    """Readable twin of :func:`_unpack_add_kernel` (all images, into zeros): back to (C, N, Hp, Wq*m),
-    then a 1x1 col2im, which adds every clamped read onto its edge pixel."""
-    return col2im_reference(_image(dxq), 1, 1, H, W, row_off, col_off, replicate)
+def row_transform_adjoint_reference(dR, BT, m, Tw, H, W, row_off, col_off, replicate):
+    """Readable twin of :func:`_row_transform_adjoint_kernel` (all images, into zeros): BT^T on each
+    tile's row, overlap-added along the row, then a 1x1 col2im (clamped reads add onto the edge)."""
+    Hp, C, A, L = dR.shape
+    N = L // Tw
+    dd = np.einsum("bj,ycbtn->cnytj", BT, dR.reshape(Hp, C, A, Tw, N))  # C, N, Hp, Tw, A
+    dxp = np.zeros((C, N, Hp, (Tw - 1) * m + A), dR.dtype)
+    for j in range(A):
+        dxp[:, :, :, j : j + Tw * m : m] += dd[..., j]
+    return col2im_reference(dxp, 1, 1, H, W, row_off, col_off, replicate)
 
 
-def unpack_add(dxq, m, row_off, col_off, replicate, dx, n0=0):
-    """Adjoint of :func:`pack`: add the lanes' gradient onto the pixels they were read from (``dx +=``)."""
-    C = dxq.shape[1]
-    _check(dx, (C,) + dx.shape[1:], dxq.dtype, "dx")
-    _unpack_add_kernel(dxq, m, n0, row_off, col_off, bool(replicate), dx)
+def row_transform_adjoint(dR, BT, m, Nb, row_off, col_off, replicate, dx, n0=0):
+    """Adjoint of :func:`row_transform`: add dR's gradient onto the pixels it was read from (``dx +=``).
+
+    Parameters
+    ----------
+    dR : ndarray, shape (Hp, C, A, Tw*Nb)
+    dx : ndarray, shape (C, N, H, W), accumulated into
+    """
+    C = dR.shape[1]
+    _check(dx, (C,) + dx.shape[1:], dR.dtype, "dx")
+    _row_transform_adjoint_kernel(dR, BT.astype(dR.dtype), m, Nb, n0, row_off, col_off, bool(replicate), dx)
     return dx
-
-
-def _image(xq):
-    """Lanes (Hp, C, m, Wq, N) back to the padded image (C, N, Hp, Wq*m), for the references."""
-    Hp, C, m, Wq, N = xq.shape
-    return xq.transpose(1, 4, 0, 3, 2).reshape(C, N, Hp, Wq * m)
-
-
-def _lanes(xp, m):
-    """The padded image (C, N, Hp, Wq*m) in lanes (Hp, C, m, Wq, N), for the references."""
-    C, N, Hp, W = xp.shape
-    return np.ascontiguousarray(xp.reshape(C, N, Hp, W // m, m).transpose(2, 0, 4, 3, 1))
 
 
 def _tile_index(m, A, T):
@@ -221,133 +259,101 @@ def _tile_index(m, A, T):
 
 
 @njit_parallel
-def _input_transform_kernel(xq, BT, m, Th, Tw, V):
-    # xq: Hp, C, m, Wq, N (lanes)    V: A*A, C, Th*Tw*N
-    Hp, C, _, Wq, N = xq.shape
-    A = BT.shape[0]
-    L = Tw * N  # one lane: a tile value for every tile of a row and every image
+def _input_transform_kernel(R, BT, m, Th, V):
+    # R: Hr, C, A, L (row-transformed lanes)    V: A*A, C, Th*L
+    Hr, C, A, L = R.shape
     for cy in prange(C * Th):  # one row of tiles of one channel: independent outputs
         c = cy // Th
         ty = cy % Th
-        T = np.zeros((A, A, L), xq.dtype)  # private scratch of the iteration
-        acc = np.empty(L, xq.dtype)  # one lane summed in L1, then written once (V is far bigger than L2)
-        for i in range(A):  # T[i, b] = sum_j d[i, j] BT[b, j]
-            for j in range(A):
-                src = xq[ty * m + i, c, j % m].reshape(-1)[(j // m) * N :]
-                for b in range(A):
-                    coef = BT[b, j]
-                    if coef != 0:
-                        t = T[i, b]
-                        for k in range(L):
-                            t[k] += coef * src[k]
-        for a in range(A):  # V[a, b] = sum_i BT[a, i] T[i, b]
+        acc = np.empty(L, R.dtype)  # one lane summed in L1, then written once (V is far bigger than L2)
+        for a in range(A):  # V[a, b] = sum_i BT[a, i] R[row i of the tile, b]
             for b in range(A):
                 acc[:] = 0
                 for i in range(A):
                     coef = BT[a, i]
                     if coef != 0:
-                        t = T[i, b]
+                        src = R[ty * m + i, c, b]
                         for k in range(L):
-                            acc[k] += coef * t[k]
+                            acc[k] += coef * src[k]
                 V[a * A + b, c, ty * L : (ty + 1) * L] = acc
 
 
-def input_transform_reference(xq, BT, m, Th, Tw):
-    """Readable twin of :func:`_input_transform_kernel`: gather the A x A tiles, ``BT d BT^T`` each."""
-    xp = _image(xq)
-    C, N = xp.shape[:2]
-    A = BT.shape[0]
-    rows, cols = _tile_index(m, A, Th), _tile_index(m, A, Tw)
-    d = xp[:, :, rows[:, None, :, None], cols[None, :, None, :]]  # C, N, Th, Tw, A, A
-    return np.einsum("ai,cnyxij,bj->abcyxn", BT, d, BT).reshape(A * A, C, Th * Tw * N)
+def input_transform_reference(R, BT, m, Th):
+    """Readable twin of :func:`_input_transform_kernel`: gather each tile's A rows, apply BT."""
+    Hr, C, A, L = R.shape
+    Rt = R[_tile_index(m, A, Th)]  # Th, A, C, A, L
+    return np.einsum("ai,yicbk->abcyk", BT, Rt).reshape(A * A, C, Th * L)
 
 
-def input_transform(xq, BT, m, Th, Tw, out):
-    """``V[a*A + b, c, (ty*Tw + tx)*N + n] = (BT d BT^T)[a, b]``, d the A x A tile at (ty*m, tx*m).
+def input_transform(R, BT, m, Th, out):
+    """``V[a*A + b, c, ty*L + k] = sum_i BT[a, i] R[ty*m + i, c, b, k]``: the column half of ``BT d BT^T``.
 
     Parameters
     ----------
-    xq : ndarray, shape (Hp, C, m, Wq, N), the padded input in lanes (:func:`pack`);
-        Hp >= (Th - 1)*m + A and Wq >= Tw + (A - 1) // m
+    R : ndarray, shape (Hr, C, A, L), rows from :func:`row_transform` (L = Tw*N); Hr >= (Th - 1)*m + A
     BT : ndarray, shape (A, A)
-    m, Th, Tw : int, tile step and tiles per column and per row
-    out : ndarray, shape (A*A, C, Th*Tw*N), filled
+    m, Th : int, tile step and tile rows
+    out : ndarray, shape (A*A, C, Th*L), filled: V, tile (ty, tx, n) at column ``(ty*Tw + tx)*N + n``
     """
-    A = BT.shape[0]
-    Hp, C, _, Wq, N = xq.shape
-    _check_tiles(Hp, Wq, m, A, Th, Tw)
-    _check(out, (A * A, C, Th * Tw * N), xq.dtype, "V")
-    _input_transform_kernel(xq, BT.astype(xq.dtype), m, Th, Tw, out)
+    Hr, C, A, L = R.shape
+    _check_tiles(Hr, m, A, Th)
+    _check(out, (A * A, C, Th * L), R.dtype, "V")
+    _input_transform_kernel(R, BT.astype(R.dtype), m, Th, out)
     return out
 
 
 @njit_parallel
-def _input_transform_adjoint_kernel(dV, BT, m, Th, Tw, dxq):
-    # dV: A*A, C, Th*Tw*N    dxq: Hp, C, m, Wq, N (lanes), accumulated into
-    Hp, C, _, Wq, N = dxq.shape
-    A = BT.shape[0]
-    L = Tw * N
+def _input_transform_adjoint_kernel(dV, BT, m, Th, dR):
+    # dV: A*A, C, Th*L    dR: Hr, C, A, L, accumulated into
+    Hr, C, A, L = dR.shape
     for c in prange(C):  # tiles of one channel overlap; channels are independent outputs
-        T = np.empty((A, A, L), dxq.dtype)  # private scratch of the iteration
-        acc = np.empty(L, dxq.dtype)
+        acc = np.empty(L, dR.dtype)
         for ty in range(Th):
-            for i in range(A):  # T[i, b] = sum_a BT[a, i] dV[a, b]
+            for i in range(A):  # dR[row i of the tile, b] += sum_a BT[a, i] dV[a, b]
                 for b in range(A):
-                    t = T[i, b]
-                    t[:] = 0
+                    acc[:] = 0
                     for a in range(A):
                         coef = BT[a, i]
                         if coef != 0:
                             src = dV[a * A + b, c, ty * L : (ty + 1) * L]
                             for k in range(L):
-                                t[k] += coef * src[k]
-            for i in range(A):  # dd[i, j] = sum_b T[i, b] BT[b, j], added where the tile read
-                for j in range(A):
-                    acc[:] = 0
-                    for b in range(A):
-                        coef = BT[b, j]
-                        if coef != 0:
-                            t = T[i, b]
-                            for k in range(L):
-                                acc[k] += coef * t[k]
-                    dst = dxq[ty * m + i, c, j % m].reshape(-1)[(j // m) * N :]
+                                acc[k] += coef * src[k]
+                    dst = dR[ty * m + i, c, b]
                     for k in range(L):
                         dst[k] += acc[k]
 
 
-def input_transform_adjoint_reference(dV, BT, m, Th, Tw, Hp, Wq):
-    """Readable twin of :func:`_input_transform_adjoint_kernel`: ``BT^T dV BT`` per tile, overlap-added."""
+def input_transform_adjoint_reference(dV, BT, m, Th, Hr):
+    """Readable twin of :func:`_input_transform_adjoint_kernel` (into zeros): BT^T on each tile's
+    column, overlap-added over the rows the tiles share."""
     A2, C, P = dV.shape
     A = BT.shape[0]
-    N = P // (Th * Tw)
-    dd = np.einsum("ai,abcyxn,bj->cnyxij", BT, dV.reshape(A, A, C, Th, Tw, N), BT)
-    dxp = np.zeros((C, N, Hp, Wq * m), dV.dtype)
+    L = P // Th
+    dRt = np.einsum("ai,abcyk->yicbk", BT, dV.reshape(A, A, C, Th, L))  # Th, A, C, A, L
+    dR = np.zeros((Hr, C, A, L), dV.dtype)
     for i in range(A):
-        for j in range(A):
-            dxp[:, :, i : i + Th * m : m, j : j + Tw * m : m] += dd[..., i, j]
-    return _lanes(dxp, m)
+        dR[i : i + Th * m : m] += dRt[:, i]
+    return dR
 
 
-def input_transform_adjoint(dV, BT, m, Th, Tw, out):
-    """Adjoint of :func:`input_transform`: every tile's ``BT^T dV BT`` added at its place, in lanes.
+def input_transform_adjoint(dV, BT, m, Th, out):
+    """Adjoint of :func:`input_transform`: ``out[ty*m + i, c, b] += sum_a BT[a, i] dV[a*A + b, c, tile row ty]``.
 
     Parameters
     ----------
-    dV : ndarray, shape (A*A, C, Th*Tw*N)
-    out : ndarray, shape (Hp, C, m, Wq, N), accumulated into (``+=``; zero it first)
+    dV : ndarray, shape (A*A, C, Th*L)
+    out : ndarray, shape (Hr, C, A, L), accumulated into (``+=``; zero it first)
     """
-    A = BT.shape[0]
-    Hp, C, _, Wq, N = out.shape
-    _check_tiles(Hp, Wq, m, A, Th, Tw)
-    _check(dV, (A * A, C, Th * Tw * N), out.dtype, "dV")
-    _input_transform_adjoint_kernel(dV, BT.astype(out.dtype), m, Th, Tw, out)
+    Hr, C, A, L = out.shape
+    _check_tiles(Hr, m, A, Th)
+    _check(dV, (A * A, C, Th * L), out.dtype, "dV")
+    _input_transform_adjoint_kernel(dV, BT.astype(out.dtype), m, Th, out)
     return out
 
 
-def _check_tiles(Hp, Wq, m, A, Th, Tw):
-    if Hp < (Th - 1) * m + A or Wq < Tw + (A - 1) // m:
-        raise ValueError(f"lanes of {Hp} rows and {Wq} columns per phase do not hold {Th}x{Tw} tiles "
-                         f"of {A}x{A} at step {m}")
+def _check_tiles(Hr, m, A, Th):
+    if Hr < (Th - 1) * m + A:
+        raise ValueError(f"{Hr} rows do not hold {Th} rows of {A}x{A} tiles at step {m}")
 
 
 # ----------------------------------------------------------------------------------- output transform
