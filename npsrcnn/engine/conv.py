@@ -9,11 +9,13 @@ picked per layer by :func:`choose_method`:
 - ``"1x1"``: a 1x1 kernel without padding; the input is already the im2col matrix. (9-1-5's layer 2.)
 - ``"im2col"``: unfold, one GEMM (:mod:`npsrcnn.engine.unfold`). (Layers 1 and 2.)
 - ``"taps"``: one GEMM per input pixel, then shift and add (:mod:`npsrcnn.engine.taps`). (Layer 3, F = 1.)
+- ``"winograd2"``, ``"winograd4"``: Winograd F(2x2, KxK) / F(4x4, KxK), A*A GEMMs on transformed tiles
+  (:mod:`npsrcnn.engine.winograd`). (9-5-5's layer 2.)
 
-A new formulation (say a Winograd or direct 5x5 for 9-5-5's layer 2) is one more pair of functions
-with the signatures of ``_forward_im2col`` / ``_backward_im2col``, one entry in ``STRATEGIES`` and a
-rule in :func:`choose_method`; ``tests/test_layers.py`` runs every method against the lesson's
-reference. :func:`conv2d_forward` / :func:`conv2d_backward` are the same convolution on NCHW arrays.
+Which one "auto" picks, and why: docs/engine.md, "Which formulation for which layer". A new
+formulation is one more pair of functions with the signatures of ``_forward_im2col`` /
+``_backward_im2col``, one entry in ``STRATEGIES`` and a rule in :func:`choose_method`;
+``tests/test_layers.py`` and ``tests/test_winograd.py`` run the methods against the lesson's reference. :func:`conv2d_forward` / :func:`conv2d_backward` are the same convolution on NCHW arrays.
 
 The readable version of all this is :mod:`npsrcnn.lesson.conv`.
 """
@@ -45,8 +47,8 @@ def conv2d_forward(x, w, b, padding="valid", method="auto"):
         "valid": no padding (training, as the paper's Caffe net). "zero" and "replicate" pad
         ``(KH-1)//2`` rows on top, the rest below (same for columns), so the output has the input's size;
         "replicate" repeats the edge pixel (the authors' MATLAB ``imfilter(..., 'same', 'replicate')``).
-    method : {"auto", "im2col", "taps"}
-        How the product is formed (see this module's docstring); the result is the same.
+    method : {"auto", "im2col", "taps", "winograd2", "winograd4"}
+        How the product is formed (see this module's docstring); the result is the same up to rounding.
 
     Returns
     -------
@@ -143,7 +145,7 @@ def conv_forward_cm(x, w, b, padding="valid", method="auto", relu=False, vpad=No
     Ho, Wo = H + pt + pb - KH + 1, W + pl + pr - KW + 1
     if Ho < 1 or Wo < 1:
         raise ValueError(f"a {KH}x{KW} kernel does not fit a {H}x{W} input with {padding} padding")
-    method = choose_method(method, C, F, KH, KW, H * W, Ho * Wo, pt + pb + pl + pr)
+    method = choose_method(method, C, F, KH, KW, N, H, W, Ho, Wo, pt + pb + pl + pr)
     out = ws.get(name + ".out", (F, N, Ho, Wo), x.dtype)
     cache = dict(x=x, w=w, method=method, relu=relu, out=out, cols=None, ws=ws, name=name,
                  chunk_bytes=workspace.CHUNK_BYTES if chunk_bytes is None else chunk_bytes,
@@ -177,43 +179,43 @@ def conv_backward_cm(dout, cache, need_dx=True):
     return dx, dw, db.astype(x.dtype)
 
 
-def choose_method(method, C, F, KH, KW, HW, HoWo, pads):
+def choose_method(method, C, F, KH, KW, N, H, W, Ho, Wo, pads):
     """The strategy for one layer: "1x1", "im2col", "taps", "winograd2" or "winograd4".
 
-    "auto" decides by cost (the rule and its reasons: docs/engine.md, "Which formulation for which
-    layer"); the environment variable ``NPSRCNN_CONV_METHOD`` (one of ``METHODS``) replaces "auto" for
-    every layer it applies to, so a benchmark can compare formulations without code changes.
+    "auto" decides by cost; the rule and its reasons are the table "Which formulation for which layer"
+    in docs/engine.md. The environment variable ``NPSRCNN_CONV_METHOD`` (one of ``METHODS``) replaces
+    "auto" for every layer it can run, so a benchmark can compare formulations without code changes;
+    an explicit `method` wins over it.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    forced = None
     if method == "auto":
-        forced = os.environ.get("NPSRCNN_CONV_METHOD", "auto") or "auto"
-        if forced not in METHODS:
-            raise ValueError(f"NPSRCNN_CONV_METHOD must be one of {METHODS}, got {forced!r}")
-        if forced in WINOGRAD_TILES and not winograd_fits(WINOGRAD_TILES[forced], KH, KW):
-            forced = "auto"  # a benchmark's override skips the layers it cannot run (SRCNN's 9x9)
-        method = forced
+        method = os.environ.get("NPSRCNN_CONV_METHOD", "auto") or "auto"
+        if method not in METHODS:
+            raise ValueError(f"NPSRCNN_CONV_METHOD must be one of {METHODS}, got {method!r}")
+        if method in WINOGRAD_TILES and not winograd_fits(WINOGRAD_TILES[method], KH, KW):
+            method = "auto"  # a benchmark's override skips the layers it cannot run (SRCNN's 9x9)
     if KH == KW == 1 and pads == 0 and method != "taps":
         return "1x1"
     if method in WINOGRAD_TILES and not winograd_fits(WINOGRAD_TILES[method], KH, KW):
-        raise ValueError(f"{method} needs a square kernel of side 2 .. {2 + len(winograd.POINTS) - WINOGRAD_TILES[method]}"
-                         f", got {KH}x{KW}")
-    if method == "auto":
-        # taps moves F*K values per input pixel where im2col moves C*K per output pixel; take it when
-        # that is at least 4x less traffic (SRCNN's layer 3: F = 1, C = 32).
-        if 4 * F * HW <= C * HoWo:
-            return "taps"
-        # Winograd F(2x2) cuts the multiplies of a 3x3 layer 2.25x and of a 5x5 one 2.8x, but its GEMMs
-        # are A*A small ones (F x C by C x tiles) and its transforms cost per channel and tile: worth it
-        # when both channel counts fill a GEMM (9-5-5's layer 2: 64 -> 32). F(4x4) has more error.
-        if KH == KW and KH in (3, 5) and min(C, F) >= WINOGRAD_MIN_CHANNELS:
-            return "winograd2"
-        return "im2col"
-    return method
+        largest = 2 + len(winograd.POINTS) - WINOGRAD_TILES[method]
+        raise ValueError(f"{method} needs a square kernel of side 2 .. {largest}, got {KH}x{KW}")
+    if method != "auto":
+        return method
+    # taps moves F*K values per input pixel where im2col moves C*K per output pixel; take it when that
+    # is at least 4x less traffic (SRCNN's layer 3: F = 1, C = 32).
+    if 4 * F * H * W <= C * Ho * Wo:
+        return "taps"
+    # Winograd: 2.25x (3x3, F(2x2)) to 6.25x (5x5, F(4x4)) fewer multiplies, for transforms whose cost
+    # grows with C + F rather than C * F, and a fixed cost per call: worth it for a few thousand
+    # outputs of layers with 8 or more channels on each side. F(4x4) unless a 4x4 tile would be
+    # mostly past the edge of a small output.
+    if KH == KW and KH in (3, 5) and min(C, F) >= 8 and N * Ho * Wo >= WINOGRAD_MIN_OUTPUTS:
+        return "winograd4" if min(Ho, Wo) >= 8 else "winograd2"
+    return "im2col"
 
 
-WINOGRAD_MIN_CHANNELS = 16
+WINOGRAD_MIN_OUTPUTS = 4096  # output pixels per call (N*Ho*Wo) below which im2col's single GEMM wins
 
 
 def winograd_fits(m, KH, KW):

@@ -13,19 +13,21 @@ channel pair instead of m^2 r^2 (F(2x2, 5x5): 36 instead of 100; F(4x4, 5x5): 64
 
 Summed over channels, each of the A^2 elementwise products becomes one GEMM, which is where BLAS does
 the work: ``U = G w G^T`` (A^2, F, C) once per call, ``V = BT x BT^T`` (A^2, C, P) over the P tiles,
-``M = U @ V`` (A^2 GEMMs, F x C by C x P), and ``out = AT M AT^T`` tile by tile.
+``M = U @ V`` (A^2 GEMMs, F x C by C x P), and ``out = AT M AT^T`` tile by tile. ``BT d BT^T`` is done
+in two halves: :func:`row_transform` (pad, pack into lanes, BT along the rows, once per input row) and
+:func:`input_transform` (BT along the columns, per block of tile rows).
 
-Backward is the adjoint of the same three steps (each kernel here has its adjoint beside it):
+Backward is the adjoint of the same steps (each kernel here has its adjoint beside it):
 ``dM = AT^T dout AT`` (:func:`output_transform_adjoint`), ``dU = dM @ V^T`` -> ``dW = G^T dU G``,
-and ``dV = U^T @ dM`` -> ``dx = sum over tiles of BT^T dV BT`` (:func:`input_transform_adjoint`, an
-overlap-add of the A x A tiles). dX so reuses the dout transform that dW needs and works on the
-tiles of dout (Ho x Wo), not on those of a zero-padded 'full' correlation (H x W).
+and ``dV = U^T @ dM`` -> :func:`input_transform_adjoint` -> :func:`row_transform_adjoint` -> dx.
+dX so reuses the dout transform that dW needs and works on the tiles of dout (Ho x Wo), not on those
+of a zero-padded 'full' correlation with flipped kernels (H x W: 169 tiles of 2x2 instead of 121 for
+a 25x25 patch), and the adjoint of the padding folds replicated pixels' gradient onto the edge.
 
-Padding: the input is padded first, then convolved 'valid'; the padded copy is im2col with a 1x1
-kernel (zero or clamped reads, the same offsets as every other strategy), and its adjoint, col2im
-with a 1x1 kernel, folds the gradient of replicated pixels back onto the edge. Tiles that stick out
-past the output (Ho or Wo not a multiple of m) read whatever the copy holds there and their outputs
-are dropped; their dout is read as zero, so they add nothing to dW or dX.
+Padding: the input is padded first, then convolved 'valid'; the row transform reads it with the
+zero or clamped reads and offsets of every other strategy (:mod:`npsrcnn.engine.unfold`). Tiles that
+stick out past the output (Ho or Wo not a multiple of m) read padding there and their outputs are
+dropped; their dout is read as zero, so they add nothing to dW or dX.
 
 Error: the transforms of larger tiles have larger coefficients (F(4x4, 5x5)'s points reach 1/2 and
 2 in the fourth power), so float32 rounding grows with m; tests/test_winograd.py measures both against
