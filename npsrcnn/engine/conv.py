@@ -259,21 +259,24 @@ def _forward_im2col(x, w, out, g):
 
 
 def _backward_im2col(dout, g, dx):
-    """``dW = dout @ cols.T``; dX two ways, the same sums (the lesson shows them equal).
+    """``dW = dout @ cols.T``; dX two ways, the same sums (the lesson shows them equal), chosen by cost.
 
-    Valid or zero padding, whole images: a 'full' correlation of dout with the flipped, channel-swapped
-    kernels, i.e. im2col of dout (F*KH*KW rows, offsets ``pad - (K - 1)``, zeros outside) and one GEMM
-    with K = F*KH*KW straight into dx, instead of ``W.T @ dout`` (K = F) writing C*KH*KW rows for col2im
-    to scatter. Measured on 9-5-5 layer 2 (32 images, 2 threads): 58 -> 44 ms.
-    Replicate padding, or rows of one image: ``col2im(W.T @ dout)``, which folds the gradient of the
-    clamped reads back onto the edge pixels (and lets row chunks accumulate).
+    'full': a 'full' correlation of dout with the flipped, channel-swapped kernels, i.e. im2col of
+    dout (F*KH*KW rows over the H x W input, offsets ``pad - (K - 1)``, zeros outside) and one GEMM
+    straight into dx. 'col2im': ``W.T @ dout`` writes C*KH*KW rows over Ho x Wo for col2im to scatter.
+    The unfolded matrix is what each moves: full when ``F*H*W <= C*Ho*Wo``. Measured on 9-5-5 layer 2
+    (F = 32 < C = 64, 32 images, 2 threads): full 44 ms, col2im 58. For a 1-channel input (9-1-5's
+    layer 1, F = 64, C = 1) full unfolds 64x81 rows where col2im scatters 81: 371 ms -> ~14 ms.
+    col2im also for replicate padding, which folds the gradient of the clamped reads back onto the
+    edge pixels, and for rows of one image (row chunks accumulate).
     """
     x, w, ws, name = g["x"], g["w"], g["ws"], g["name"]
     C, N, H, W = x.shape
     F, _, KH, KW = w.shape
     CK, pt, pl, Ho, Wo, rep = C * KH * KW, g["pt"], g["pl"], g["Ho"], g["Wo"], g["replicate"]
     parts = chunks(N, Ho, CK * Wo * x.itemsize, g["chunk_bytes"])
-    full = dx is not None and not rep and parts[0][3] == Ho  # whole images: each chunk owns its dx block
+    full = (dx is not None and not rep and parts[0][3] == Ho  # whole images: each chunk owns its dx block
+            and F * H * W <= C * Ho * Wo)
     if full:
         wflip = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(C, -1)  # C, F*K
     elif dx is not None:
