@@ -374,7 +374,7 @@ def _backward_winograd(dout, g, dx, m):
         dx.fill(0)  # the row adjoint accumulates (row chunks overlap by the kernel's halo)
     for n0, nb, r0, nr, R in _winograd_rows(x, g, m, BT, _winograd_parts(x, g, m), reuse=True):
         if dx is not None:
-            dR = ws.get(name + ".dR", R.shape, x.dtype, zero=True)
+            dR = ws.get(name + ".dR", R.shape, x.dtype)  # written by the first block that reaches a row
         for ty0, nty, V in _winograd_blocks(R, g, m, BT, nr):
             P = V.shape[2]
             dM = winograd.output_transform_adjoint(dout, AT, m, nty, P // (nty * nb),
@@ -385,7 +385,8 @@ def _backward_winograd(dout, g, dx, m):
             dUt += np.matmul(V, dM.transpose(0, 2, 1))
             if dx is not None:
                 dV = np.matmul(U.transpose(0, 2, 1), dM, out=ws.get(name + ".dV", (A2, C, P), x.dtype))
-                winograd.input_transform_adjoint(dV, BT, m, nty, dR[ty0 * m : ty0 * m + (nty - 1) * m + m + K - 1])
+                winograd.input_transform_adjoint(dV, BT, m, nty, dR[ty0 * m : ty0 * m + (nty - 1) * m + m + K - 1],
+                                                 first=ty0 == 0)
         if dx is not None:
             winograd.row_transform_adjoint(dR, BT, m, nb, r0 - g["pt"], -g["pl"], g["replicate"], dx, n0)
     return winograd.kernel_transform_adjoint(dUt.transpose(0, 2, 1), G, x.dtype)

@@ -134,7 +134,9 @@ def _row_transform_kernel(x, BT, m, Nb, n0, row_off, col_off, replicate, R):
     for yc in prange(Hp * C):  # one input row of one channel: independent outputs
         c = yc % C
         y = _src(row_off + yc // C, H, replicate)
-        ln = np.zeros((m, Wq * Nb), R.dtype)  # the padded row by column phase, image last (scratch)
+        ln = np.empty((m, Wq * Nb), R.dtype)  # the padded row by column phase, image last (scratch)
+        if y < 0 or (not replicate and (col_off < 0 or col_off + Wq * m > W)):
+            ln[:] = 0  # some reads are zero padding
         if y >= 0:
             for n in range(Nb):
                 row = x[c, n0 + n, y]
@@ -305,8 +307,8 @@ def input_transform(R, BT, m, Th, out):
 
 
 @njit_parallel
-def _input_transform_adjoint_kernel(dV, BT, m, Th, dR):
-    # dV: A*A, C, Th*L    dR: Hr, C, A, L, accumulated into
+def _input_transform_adjoint_kernel(dV, BT, m, Th, first, dR):
+    # dV: A*A, C, Th*L    dR: Hr, C, A, L; a row is written where first touched, else added to
     Hr, C, A, L = dR.shape
     for c in prange(C):  # tiles of one channel overlap; channels are independent outputs
         acc = np.empty(L, dR.dtype)
@@ -321,8 +323,11 @@ def _input_transform_adjoint_kernel(dV, BT, m, Th, dR):
                             for k in range(L):
                                 acc[k] += coef * src[k]
                     dst = dR[ty * m + i, c, b]
-                    for k in range(L):
-                        dst[k] += acc[k]
+                    if (first and ty == 0) or i >= A - m:  # no earlier tile row reached this row
+                        dst[:] = acc
+                    else:
+                        for k in range(L):
+                            dst[k] += acc[k]
 
 
 def input_transform_adjoint_reference(dV, BT, m, Th, Hr):
@@ -338,18 +343,22 @@ def input_transform_adjoint_reference(dV, BT, m, Th, Hr):
     return dR
 
 
-def input_transform_adjoint(dV, BT, m, Th, out):
+def input_transform_adjoint(dV, BT, m, Th, out, first=True):
     """Adjoint of :func:`input_transform`: ``out[ty*m + i, c, b] += sum_a BT[a, i] dV[a*A + b, c, tile row ty]``.
 
     Parameters
     ----------
     dV : ndarray, shape (A*A, C, Th*L)
-    out : ndarray, shape (Hr, C, A, L), accumulated into (``+=``; zero it first)
+    out : ndarray, shape (Hr, C, A, L), filled: no need to zero it. Tile rows overlap by A - m rows;
+        each row is written by the first tile row that reaches it and added to by the others.
+    first : bool
+        False for a block of tile rows that continues the previous one (whose last A - m rows are the
+        first A - m rows of `out`): those rows are added to, not written.
     """
     Hr, C, A, L = out.shape
     _check_tiles(Hr, m, A, Th)
     _check(dV, (A * A, C, Th * L), out.dtype, "dV")
-    _input_transform_adjoint_kernel(dV, BT.astype(out.dtype), m, Th, out)
+    _input_transform_adjoint_kernel(dV, BT.astype(out.dtype), m, Th, bool(first), out)
     return out
 
 
