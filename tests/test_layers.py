@@ -8,15 +8,17 @@ from npsrcnn import lesson
 from npsrcnn.model import SRCNN
 
 PADDINGS = ["valid", "zero", "replicate"]
-# (N, C, H, W, F, K): K=1, K=H, odd sizes, N=1, F=1 (SRCNN's last layer), F > C and F < C
-CONV_SHAPES = [(2, 3, 7, 6, 4, 3), (1, 1, 5, 5, 2, 5), (3, 4, 6, 7, 2, 1), (2, 2, 5, 4, 1, 3), (1, 6, 9, 8, 1, 5)]
+# (N, C, H, W, F, K): K=1, K=H, odd sizes, N=1, F=1 (SRCNN's last layer), F > C and F < C, several rows
+# of Winograd tiles with a partial last one
+CONV_SHAPES = [(2, 3, 7, 6, 4, 3), (1, 1, 5, 5, 2, 5), (3, 4, 6, 7, 2, 1), (2, 2, 5, 4, 1, 3), (1, 6, 9, 8, 1, 5),
+               (3, 2, 12, 13, 3, 5)]
 
 
 def rand(shape, seed=0):
     return np.random.default_rng(seed).standard_normal(shape)
 
 
-@pytest.mark.parametrize("method", ["auto", "im2col", "taps"])
+@pytest.mark.parametrize("method", ["auto", "im2col", "taps", "winograd2", "winograd4"])
 @pytest.mark.parametrize("padding", PADDINGS)
 @pytest.mark.parametrize("shape", CONV_SHAPES)
 def test_conv_matches_reference(shape, padding, method):
@@ -49,10 +51,10 @@ def test_conv_float32(padding):
 
 
 @pytest.mark.parametrize("padding", PADDINGS)
-@pytest.mark.parametrize("method", ["im2col", "taps"])
-def test_conv_gradcheck(padding, method):
+@pytest.mark.parametrize("method, K", [("im2col", 3), ("taps", 3), ("winograd2", 3), ("winograd2", 5), ("winograd4", 5)])
+def test_conv_gradcheck(padding, method, K):
     """dx, dw, db of conv2d against centred differences of sum(out * dout)."""
-    x, w, b = rand((2, 2, 5, 6), 1), rand((3, 2, 3, 3), 2), rand(3, 3)
+    x, w, b = rand((2, 2, 5, 6), 1), rand((3, 2, K, K), 2), rand(3, 3)
     fwd = lambda: L.conv2d_forward(x, w, b, padding, method)[0]  # noqa: E731
     out, cache = L.conv2d_forward(x, w, b, padding, method)
     dout = rand(out.shape, 4)

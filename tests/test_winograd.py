@@ -1,6 +1,7 @@
 """Winograd F(2x2) and F(4x4): the transform matrices, each kernel against its NumPy twin and as the
-adjoint of its pair, the strategies against the lesson's im2col path, float32 error against float64,
-finite differences, PyTorch, and the choice of method.
+adjoint of its pair, float32 error against float64, chunks and blocks, PyTorch, and the choice of
+method. The strategies against the lesson's im2col path in float64, and finite differences, are
+tests/test_layers.py's test_conv_matches_reference and test_conv_gradcheck, with every method.
 
 Tolerances. In float64 the Winograd sums differ from im2col's by rounding only: 1e-10 relative to the
 largest value. In float32 the error is stated relative to the largest output (or gradient) and
@@ -8,7 +9,6 @@ measured against a float64 reference; see test_float32_error_against_float64 for
 """
 import numpy as np
 import pytest
-from gradcheck import numerical_vjp, rel_error
 
 from npsrcnn import layers as L
 from npsrcnn import lesson
@@ -17,9 +17,6 @@ from npsrcnn.engine import winograd as wg
 
 TILES = {"winograd2": 2, "winograd4": 4}
 PADDINGS = ["valid", "zero", "replicate"]
-# (N, C, H, W, F, K): odd sizes and partial last tiles, N = 1, C = 1, F = 1, 3x3 and 5x5, a kernel as
-# large as the image
-SHAPES = [(2, 3, 9, 8, 4, 5), (1, 1, 7, 7, 2, 3), (3, 2, 12, 13, 3, 5), (1, 2, 5, 5, 1, 5), (2, 4, 6, 11, 3, 3)]
 
 
 def rand(shape, seed=0, dtype=np.float64):
@@ -138,35 +135,6 @@ def test_wrong_buffer_is_refused():
 
 
 # ------------------------------------------------------------------------------ the conv strategies
-
-
-@pytest.mark.parametrize("method", sorted(TILES))
-@pytest.mark.parametrize("padding", PADDINGS)
-@pytest.mark.parametrize("shape", SHAPES)
-def test_winograd_conv_matches_lesson_in_float64(shape, padding, method):
-    N, C, H, W, F, K = shape
-    x, w, b = rand((N, C, H, W), 1), rand((F, C, K, K), 2), rand(F, 3)
-    out, cache = L.conv2d_forward(x, w, b, padding, method)
-    assert cache["method"] == method
-    ref, ref_cache = lesson.conv2d_forward(x, w, b, padding)
-    assert max_rel(out, ref) < 1e-12
-    dout = rand(out.shape, 4)
-    for got, want in zip(L.conv2d_backward(dout, cache), lesson.conv2d_backward(dout, ref_cache)):
-        assert max_rel(got, want) < 1e-12
-
-
-@pytest.mark.parametrize("method", sorted(TILES))
-@pytest.mark.parametrize("padding", PADDINGS)
-def test_winograd_gradcheck(padding, method):
-    """dx, dw, db through the Winograd path against centred differences of sum(out * dout), float64."""
-    x, w, b = rand((2, 2, 7, 6), 1), rand((3, 2, 5, 5), 2), rand(3, 3)
-    fwd = lambda: L.conv2d_forward(x, w, b, padding, method)[0]  # noqa: E731
-    out, cache = L.conv2d_forward(x, w, b, padding, method)
-    dout = rand(out.shape, 4)
-    dx, dw, db = L.conv2d_backward(dout, cache)
-    assert rel_error(dx, numerical_vjp(fwd, x, dout)) < 1e-7
-    assert rel_error(dw, numerical_vjp(fwd, w, dout)) < 1e-7
-    assert rel_error(db, numerical_vjp(fwd, b, dout)) < 1e-7
 
 
 # Measured (seeded, this shape: 64 -> 32 channels, 5x5, activations in [0, 1) as after a ReLU): largest

@@ -39,13 +39,22 @@ import math
 import numpy as np
 from numba import prange
 
-from .._jit import njit_parallel
+from .._jit import njit, njit_parallel
 from .unfold import _check, _src, col2im_reference, im2col_reference
 
 # Interpolation points, in the order wincnn and Lavin use them: the tile of m outputs and r taps needs
 # the first m + r - 2 of them (and the point at infinity). Small magnitudes keep the rounding error
 # down; 1/2 and -1/2 only enter for F(4x4, 5x5).
 POINTS = (0, 1, -1, 2, -2, Fraction(1, 2), Fraction(-1, 2))
+
+
+@njit
+def _axpy(a, x, y):
+    """``y += a * x`` over one lane, nothing for a zero coefficient (the transforms' matrices are
+    sparse). The inner loop of every kernel here: contiguous, so it vectorises."""
+    if a != 0:
+        for k in range(min(len(x), len(y))):
+            y[k] += a * x[k]
 
 
 def transform_matrices(m, r):
@@ -150,11 +159,7 @@ def _row_transform_kernel(x, BT, m, Nb, n0, row_off, col_off, replicate, R):
         for b in range(A):  # R[b] = sum_j BT[b, j] (value j of every tile): one contiguous run per j
             acc[:] = 0
             for j in range(A):
-                coef = BT[b, j]
-                if coef != 0:
-                    src = ln[j % m, (j // m) * Nb :]
-                    for k in range(L):
-                        acc[k] += coef * src[k]
+                _axpy(BT[b, j], ln[j % m, (j // m) * Nb :], acc)
             R[yc // C, c, b] = acc
 
 
@@ -213,11 +218,7 @@ def _row_transform_adjoint_kernel(dR, BT, m, Nb, n0, row_off, col_off, replicate
             for b in range(A):  # value j of every tile += BT[b, j] R[b]
                 src = dR[yp, c, b]
                 for j in range(A):
-                    coef = BT[b, j]
-                    if coef != 0:
-                        dst = ln[j % m, (j // m) * Nb :]
-                        for k in range(L):
-                            dst[k] += coef * src[k]
+                    _axpy(BT[b, j], src, ln[j % m, (j // m) * Nb :])
             for n in range(Nb):
                 row = dx[c, n0 + n, y]
                 for ph in range(m):
@@ -274,11 +275,7 @@ def _input_transform_kernel(R, BT, m, Th, V):
             for b in range(A):
                 acc[:] = 0
                 for i in range(A):
-                    coef = BT[a, i]
-                    if coef != 0:
-                        src = R[ty * m + i, c, b]
-                        for k in range(L):
-                            acc[k] += coef * src[k]
+                    _axpy(BT[a, i], R[ty * m + i, c, b], acc)
                 V[a * A + b, c, ty * L : (ty + 1) * L] = acc
 
 
@@ -317,17 +314,11 @@ def _input_transform_adjoint_kernel(dV, BT, m, Th, first, dR):
                 for b in range(A):
                     acc[:] = 0
                     for a in range(A):
-                        coef = BT[a, i]
-                        if coef != 0:
-                            src = dV[a * A + b, c, ty * L : (ty + 1) * L]
-                            for k in range(L):
-                                acc[k] += coef * src[k]
-                    dst = dR[ty * m + i, c, b]
+                        _axpy(BT[a, i], dV[a * A + b, c, ty * L : (ty + 1) * L], acc)
                     if (first and ty == 0) or i >= A - m:  # no earlier tile row reached this row
-                        dst[:] = acc
+                        dR[ty * m + i, c, b] = acc
                     else:
-                        for k in range(L):
-                            dst[k] += acc[k]
+                        _axpy(1, acc, dR[ty * m + i, c, b])
 
 
 def input_transform_adjoint_reference(dV, BT, m, Th, Hr):
@@ -386,20 +377,12 @@ def _output_transform_kernel(M, AT, m, Th, Tw, n0, r0, nrows, out):
             for b in range(A):
                 src = M[a * A + b, f, ty * L : (ty + 1) * L]
                 for i in range(m):
-                    coef = AT[i, a]
-                    if coef != 0:
-                        s = S[i, b]
-                        for k in range(L):
-                            s[k] += coef * src[k]
+                    _axpy(AT[i, a], src, S[i, b])
         for i in range(min(m, nrows - ty * m)):  # Y[i, j] = sum_b S[i, b] AT[j, b], inside the output
             for j in range(m):
                 Y[:] = 0
                 for b in range(A):
-                    coef = AT[j, b]
-                    if coef != 0:
-                        s = S[i, b]
-                        for k in range(L):
-                            Y[k] += coef * s[k]
+                    _axpy(AT[j, b], S[i, b], Y)
                 for tx in range(min(Tw, (Wo - j + m - 1) // m)):
                     for n in range(Nb):
                         out[f, n0 + n, r0 + ty * m + i, tx * m + j] = Y[tx * Nb + n]
@@ -454,21 +437,13 @@ def _output_transform_adjoint_kernel(dout, AT, m, Th, Tw, n0, r0, nrows, dM):
                     for n in range(Nb):
                         Y[tx * Nb + n] = dout[f, n0 + n, r0 + ty * m + i, tx * m + j]
                 for b in range(A):
-                    coef = AT[j, b]
-                    if coef != 0:
-                        s = S[i, b]
-                        for k in range(L):
-                            s[k] += coef * Y[k]
+                    _axpy(AT[j, b], Y, S[i, b])
                 Y[:] = 0
         for a in range(A):  # dM[a, b] = sum_i AT[i, a] S[i, b]
             for b in range(A):
                 Y[:] = 0  # one lane summed in L1, then written once
                 for i in range(m):
-                    coef = AT[i, a]
-                    if coef != 0:
-                        s = S[i, b]
-                        for k in range(L):
-                            Y[k] += coef * s[k]
+                    _axpy(AT[i, a], S[i, b], Y)
                 dM[a * A + b, f, ty * L : (ty + 1) * L] = Y
 
 
