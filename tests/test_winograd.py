@@ -7,6 +7,12 @@ Tolerances. In float64 the Winograd sums differ from im2col's by rounding only: 
 largest value. In float32 the error is stated relative to the largest output (or gradient) and
 measured against a float64 reference; see test_float32_error_against_float64 for the numbers.
 """
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -238,3 +244,28 @@ def test_winograd_refuses_kernels_it_has_no_points_for():
         choose(method="winograd4", K=9)
     with pytest.raises(ValueError, match="method must be one of"):
         choose(method="fft")
+
+
+def test_kernels_as_plain_python_under_numba_disable_jit():
+    """The kernels' Python semantics (what NUMBA_DISABLE_JIT=1 runs) give the lesson's result too."""
+    script = textwrap.dedent(
+        """
+        import numpy as np
+        from npsrcnn import layers as L, lesson
+        rng = np.random.default_rng(0)
+        x, w, b = rng.standard_normal((2, 2, 7, 6)), rng.standard_normal((3, 2, 5, 5)), rng.standard_normal(3)
+        for method in ("winograd2", "winograd4"):
+            for pad in ("valid", "zero", "replicate"):
+                out, cache = L.conv2d_forward(x, w, b, pad, method)
+                ref, ref_cache = lesson.conv2d_forward(x, w, b, pad)
+                assert np.allclose(out, ref)
+                dout = rng.standard_normal(out.shape)
+                for got, want in zip(L.conv2d_backward(dout, cache), lesson.conv2d_backward(dout, ref_cache)):
+                    assert np.allclose(got, want)
+        print("python-mode winograd ok")
+        """
+    )
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1", PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    res = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "python-mode winograd ok" in res.stdout
