@@ -59,3 +59,11 @@ def test_bench_engine_busy_core_table():
                       "--arch", "9-1-5")
     assert "threads per side: NUMBA_NUM_THREADS=1" in text and "busy_core=True" in text
     assert "infer_9-1-5" in text and "train_9-1-5" not in text
+
+
+def test_conv_methods_quick_times_every_variant():
+    out = json.loads(run_script("conv_methods.py", "--quick", "--json"))
+    assert set(out["results"]) == {f"{m} forward+backward" for m in ("im2col", "winograd2", "winograd4")}
+    assert all(r["median_ms"] > 0 and r["runs"] >= 1 for r in out["results"].values())
+    out = json.loads(run_script("conv_methods.py", "--quick", "--json", "--step", "9-5-5"))
+    assert len(out["results"]) == 4 and any("without Winograd" in k for k in out["results"])
