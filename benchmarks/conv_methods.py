@@ -112,8 +112,8 @@ def main(argv=None):
             t0 = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t0)
-    config = dict(threads=a.threads, step=a.step, layer=None if a.step else a.layer, batch=a.batch, size=a.size,
-                  seconds=a.seconds, loadavg=os.getloadavg())
+    config = dict(threads=a.threads, seconds=a.seconds, loadavg=os.getloadavg(),
+                  **(dict(step=a.step) if a.step else dict(layer=a.layer, batch=a.batch, size=a.size)))
     res = {name: dict(median_ms=1e3 * float(np.median(t)), runs=len(t)) for name, t in times.items()}
     if a.json:
         print(json.dumps(dict(config=config, results=res), indent=2))
