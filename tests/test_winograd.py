@@ -192,6 +192,22 @@ def test_chunks_and_blocks_equal_the_whole(padding, method, chunk_bytes, block_b
         assert max_rel(got, want) < 1e-12
 
 
+@pytest.mark.parametrize("method", sorted(TILES))
+@pytest.mark.parametrize("padding", ["zero", "replicate"])
+@pytest.mark.parametrize("vpad", [(0, 0), (2, 0), (0, 2), (1, 3)])
+def test_strip_padding_matches_im2col(vpad, padding, method):
+    """A strip of an image pads only the rows given by vpad (its own edge at the image's top or bottom)."""
+    x, w, b = L._to_cm(rand((2, 3, 9, 11), 1)), rand((4, 3, 5, 5), 2), rand(4, 3)
+    want, c1 = L.conv_forward_cm(x, w, b, padding, "im2col", vpad=vpad)
+    want = want.copy()
+    got, c2 = L.conv_forward_cm(x, w, b, padding, method, vpad=vpad)
+    assert got.shape == want.shape == (4, 2, 9 + sum(vpad) - 4, 11)
+    assert max_rel(got, want) < 1e-12
+    dout = rand(want.shape, 4)
+    for g, r in zip(L.conv_backward_cm(dout.copy(), c2), L.conv_backward_cm(dout.copy(), c1)):
+        assert max_rel(g, r) < 1e-12
+
+
 def test_matches_torch():
     torch = pytest.importorskip("torch")
     x, w, b = rand((2, 3, 10, 9), 1), rand((4, 3, 5, 5), 2), rand(4, 3)
