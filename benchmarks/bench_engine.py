@@ -1,128 +1,165 @@
-"""Engine speed: one SGD training step and 512x512 inference, npsrcnn beside PyTorch in the same run.
+"""Engine speed: training steps and 512x512 inference, npsrcnn against PyTorch, each in its own process.
 
 Examples::
 
-    python benchmarks/bench_engine.py                 # 2 threads, JSON on stdout
-    python benchmarks/bench_engine.py --threads 1 --repeats 11
-    python benchmarks/bench_engine.py --no-torch --only train
+    python benchmarks/bench_engine.py                      # 2 threads, 3 rounds, a table
+    python benchmarks/bench_engine.py --threads 1 --rounds 5 --json
+    python benchmarks/bench_engine.py --busy-core           # with a busy-loop process beside it
+    python benchmarks/bench_engine.py --composed --only train --no-torch
+    NPSRCNN_CONV_METHOD=im2col python benchmarks/bench_engine.py --only train   # one formulation everywhere
+    python benchmarks/bench_engine.py --quick --json        # smoke run: tiny sizes, one round
 
-Measures (median after warm-up, with min and max):
-  train_<arch>   one step on a batch of 128 33x33 patches (valid convs, Caffe loss, momentum SGD):
+Workloads:
+  train_<arch>   one SGD step on a batch of 128 33x33 patches (valid convs, Caffe loss, momentum SGD):
                  forward + backward + update, in patches/s (higher is better)
-  infer_<arch>   one 512x512 image with same-size replicate padding at every layer, in s (lower is better)
-and the first-call JIT cost on a cold Numba cache (a fresh process with an empty NUMBA_CACHE_DIR),
-against the same calls in a fresh process whose cache is warm.
+  infer_<arch>   one 512x512 image, replicate padding at every layer, in s (lower is better)
+  composed_<arch>  (--composed, npsrcnn only) the step composed by hand from the public layer API
+                 (npsrcnn.layers.srcnn_loss_and_grads + the same SGD update), beside train_<arch>
 
-Thread counts are set before NumPy, Numba and PyTorch are imported (NUMBA_NUM_THREADS, OMP_, OPENBLAS_,
-MKL_NUM_THREADS and torch.set_num_threads), so both engines get the same cores.
+Method. In one process the library that ran last leaves threads spinning that slow the other, so each
+side runs in a fresh subprocess of its own, and the sides alternate (npsrcnn first in odd rounds,
+PyTorch first in even ones) for --rounds rounds. Each subprocess times --repeats runs after --warmup
+untimed ones and reports their median; the table shows the median over rounds of those medians and
+the ratio npsrcnn / PyTorch (>1: npsrcnn faster). Thread counts are set in the environment before
+NumPy, Numba or PyTorch is imported (NUMBA_NUM_THREADS, OMP_, OPENBLAS_, MKL_NUM_THREADS, and
+torch.set_num_threads) and printed. The JIT cost is measured apart: the first calls in a fresh
+process with an empty Numba cache, then with the cache warm.
 """
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np  # a worker imports it after the coordinator has set its thread counts
+
 REPO = Path(__file__).resolve().parents[1]
+ARCHS = {"9-1-5": (9, 1, 5), "9-5-5": (9, 5, 5)}
+THREAD_VARS = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--threads", type=int, default=2, help="threads for BLAS, Numba and PyTorch (default 2)")
-    p.add_argument("--repeats", type=int, default=7, help="timed runs per measurement (default 7)")
+    p.add_argument("--rounds", type=int, default=3, help="alternated rounds of both sides (default 3)")
+    p.add_argument("--repeats", type=int, default=7, help="timed runs per workload and round (default 7)")
     p.add_argument("--warmup", type=int, default=2, help="untimed runs first (default 2)")
     p.add_argument("--batch", type=int, default=128, help="training batch size (default 128)")
+    p.add_argument("--patch", type=int, default=33, help="training patch side (default 33)")
     p.add_argument("--size", type=int, default=512, help="inference image side (default 512)")
-    p.add_argument("--only", choices=["train", "infer", "jit"], action="append",
-                   help="run only these parts (repeatable; default all)")
+    p.add_argument("--only", choices=["train", "infer"], action="append", help="only these workloads (repeatable)")
+    p.add_argument("--arch", choices=sorted(ARCHS), action="append", help="only these networks (repeatable)")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch side")
-    p.add_argument("--no-jit", action="store_true", help="skip the cold-cache compile measurement")
-    return p.parse_args(argv)
+    p.add_argument("--no-jit", action="store_true", help="skip the cold/warm-cache compile measurement")
+    p.add_argument("--composed", action="store_true",
+                   help="also time the step composed from the public layer API (npsrcnn side)")
+    p.add_argument("--busy-core", action="store_true", help="run a busy-loop process beside the measurement")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: batch 4 of 17x17, 48x48 image, 1 round of 1 repeat, no JIT measurement")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--worker", choices=["npsrcnn", "torch"], help=argparse.SUPPRESS)  # one side, in a subprocess
+    a = p.parse_args(argv)
+    if a.quick:
+        a.batch, a.patch, a.size, a.rounds, a.repeats, a.warmup, a.no_jit = 4, 17, 48, 1, 1, 1, True
+    return a
 
 
-ARGS = parse_args() if __name__ == "__main__" else None
-if ARGS is not None:  # before numpy / numba / torch are imported
-    for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(ARGS.threads)
-
-sys.path.insert(0, str(REPO))
-import numpy as np  # noqa: E402
-
-from npsrcnn.model import SRCNN  # noqa: E402
-from npsrcnn.optim import SGD, paper_learning_rates, train_step  # noqa: E402
-
-ARCHS = {"9-1-5": (9, 1, 5), "9-5-5": (9, 5, 5)}
+def workloads(a):
+    parts = a.only or ["train", "infer"]
+    names = []
+    for arch in a.arch or sorted(ARCHS):
+        names += [f"{p}_{arch}" for p in parts]
+        if a.composed and "train" in parts:
+            names.append(f"composed_{arch}")
+    return names
 
 
-def timeit(fn, repeats, warmup):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return np.array(times)
+# ------------------------------------------------------------------------------------------ a worker
 
 
-def summary(times, per=None):
-    """Median and spread of times (s), or of per/time (a rate) when `per` is given."""
-    vals = np.sort(per / times if per else times)
-    return dict(median=float(np.median(vals)), min=float(vals[0]), max=float(vals[-1]))
+def run_worker(a):
+    """Time every workload on one side (this process), print {workload: median seconds} as JSON."""
+    if a.worker == "torch":
+        import torch
+
+        torch.set_num_threads(a.threads)
+    times = {}
+    for name in workloads(a):
+        if a.worker == "torch" and name.startswith("composed"):
+            continue
+        kind, arch = name.split("_")
+        fn = (torch_side if a.worker == "torch" else npsrcnn_side)(kind, arch, a, np.random.default_rng(0))
+        for _ in range(a.warmup):
+            fn()
+        runs = []
+        for _ in range(a.repeats):
+            t0 = time.perf_counter()
+            fn()
+            runs.append(time.perf_counter() - t0)
+        times[name] = statistics.median(runs)
+    print(json.dumps(times))
 
 
-# -------------------------------------------------------------------------------------------- npsrcnn
+def npsrcnn_side(kind, arch, a, rng):
+    sys.path.insert(0, str(REPO))
+    from npsrcnn.layers import srcnn_loss_and_grads
+    from npsrcnn.model import SRCNN
+    from npsrcnn.optim import SGD, paper_learning_rates, train_step
 
-
-def ours_train(arch, batch, rng):
     model = SRCNN(*ARCHS[arch], seed=0)
+    if kind == "infer":
+        img = rng.random((a.size, a.size), np.float32)
+        return lambda: model.predict(img, "replicate")
     opt = SGD(model.params, paper_learning_rates())
-    x = rng.random((batch, 1, 33, 33), np.float32)
-    o = 33 - 2 * model.border
-    y = rng.random((batch, 1, o, o), np.float32)
-    return lambda: train_step(model, opt, x, y)
+    o = a.patch - 2 * model.border
+    x, y = rng.random((a.batch, 1, a.patch, a.patch), np.float32), rng.random((a.batch, 1, o, o), np.float32)
+    if kind == "train":
+        return lambda: train_step(model, opt, x, y)
+    return lambda: opt.step(srcnn_loss_and_grads(model.params, x, y)[1])  # composed
 
 
-def ours_infer(arch, size, rng):
+def torch_side(kind, arch, a, rng):
+    import torch
+    from torch.nn import functional as F
+
+    sys.path.insert(0, str(REPO))
+    from npsrcnn.model import SRCNN
+    from npsrcnn.optim import paper_learning_rates
+
     model = SRCNN(*ARCHS[arch], seed=0)
-    img = rng.random((size, size), np.float32)
-    return lambda: model.predict(img, "replicate")
+    p = {k: torch.tensor(v, requires_grad=kind == "train") for k, v in model.params.items()}
 
+    def forward(h, padding):
+        for i in (1, 2, 3):
+            w = p[f"w{i}"]
+            k = w.shape[-1] // 2
+            if padding == "replicate" and k:
+                h = F.pad(h, (k, k, k, k), mode="replicate")
+            h = F.conv2d(h, w, p[f"b{i}"])
+            h = torch.relu(h) if i < 3 else h
+        return h
 
-# -------------------------------------------------------------------------------------------- PyTorch
+    if kind == "infer":
+        img = torch.tensor(rng.random((1, 1, a.size, a.size), np.float32))
 
+        def infer():
+            with torch.no_grad():
+                return forward(img, "replicate").numpy()
 
-def torch_net(torch, arch):
-    model = SRCNN(*ARCHS[arch], seed=0)
-    return {k: torch.tensor(v, requires_grad=True) for k, v in model.params.items()}
-
-
-def torch_forward(torch, p, x, padding):
-    F = torch.nn.functional
-    h = x
-    for i in (1, 2, 3):
-        w = p[f"w{i}"]
-        k = w.shape[-1] // 2
-        if padding == "replicate" and k:
-            h = F.pad(h, (k, k, k, k), mode="replicate")
-        h = F.conv2d(h, w, p[f"b{i}"])
-        h = torch.relu(h) if i < 3 else h
-    return h
-
-
-def torch_train(torch, arch, batch, rng):
-    p = torch_net(torch, arch)
+        return infer
     lr = paper_learning_rates()
     opt = torch.optim.SGD([{"params": [p[k]], "lr": lr[k]} for k in p], momentum=0.9)
-    x = torch.tensor(rng.random((batch, 1, 33, 33), np.float32))
-    o = 33 - 2 * SRCNN(*ARCHS[arch]).border
-    y = torch.tensor(rng.random((batch, 1, o, o), np.float32))
+    o = a.patch - 2 * model.border
+    x = torch.tensor(rng.random((a.batch, 1, a.patch, a.patch), np.float32))
+    y = torch.tensor(rng.random((a.batch, 1, o, o), np.float32))
 
     def step():
         opt.zero_grad(set_to_none=True)
-        loss = ((torch_forward(torch, p, x, "valid") - y) ** 2).sum() / (2 * batch)  # Caffe EuclideanLoss
+        loss = ((forward(x, "valid") - y) ** 2).sum() / (2 * a.batch)  # Caffe EuclideanLoss
         loss.backward()
         opt.step()
         return loss.item()
@@ -130,18 +167,22 @@ def torch_train(torch, arch, batch, rng):
     return step
 
 
-def torch_infer(torch, arch, size, rng):
-    p = {k: v.detach() for k, v in torch_net(torch, arch).items()}
-    img = torch.tensor(rng.random((1, 1, size, size), np.float32))
-
-    def run():
-        with torch.no_grad():
-            return torch_forward(torch, p, img, "replicate").numpy()
-
-    return run
+# ------------------------------------------------------------------------------------- the coordinator
 
 
-# ---------------------------------------------------------------------------------------------- JIT
+def side_env(a):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    env.update({v: str(a.threads) for v in THREAD_VARS})
+    return env
+
+
+def run_side(side, argv, a):
+    cmd = [sys.executable, str(Path(__file__).resolve()), *argv, "--worker", side]
+    out = subprocess.run(cmd, env=side_env(a), capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"error: the {side} worker failed:\n{out.stderr}")
+    return json.loads(out.stdout.splitlines()[-1])
+
 
 JIT_PROBE = """
 import time, numpy as np
@@ -149,59 +190,103 @@ t0 = time.perf_counter()
 from npsrcnn.model import SRCNN
 from npsrcnn.optim import SGD, paper_learning_rates, train_step
 t1 = time.perf_counter()
-m = SRCNN(); o = SGD(m.params, paper_learning_rates())
-x = np.zeros((2, 1, 33, 33), np.float32); y = np.zeros((2, 1, 21, 21), np.float32)
+m = SRCNN(9, 5, 5); o = SGD(m.params, paper_learning_rates())
+x = np.zeros((32, 1, 33, 33), np.float32); y = np.zeros((32, 1, 17, 17), np.float32)
 train_step(m, o, x, y); t2 = time.perf_counter()
-m.predict(np.zeros((40, 40), np.float32)); m.predict(np.zeros((40, 40), np.float32), "zero"); t3 = time.perf_counter()
-train_step(m, o, x, y); m.predict(np.zeros((40, 40), np.float32)); m.predict(np.zeros((40, 40), np.float32), "zero")
+m.predict(np.zeros((80, 80), np.float32)); m.predict(np.zeros((80, 80), np.float32), "zero"); t3 = time.perf_counter()
+train_step(m, o, x, y); m.predict(np.zeros((80, 80), np.float32)); m.predict(np.zeros((80, 80), np.float32), "zero")
 t4 = time.perf_counter()
 print(t1 - t0, t2 - t1, t3 - t2, t4 - t3)
 """
 
 
-def jit_cost(cache_dir):
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir), PYTHONPATH=str(REPO))
+def jit_cost(cache_dir, a):
+    """Import, first 9-5-5 train step (im2col, Winograd, taps kernels), first predicts, then the same again."""
+    env = dict(side_env(a), NUMBA_CACHE_DIR=str(cache_dir))
     out = subprocess.run([sys.executable, "-c", JIT_PROBE], env=env, capture_output=True, text=True, check=True)
     imp, first_train, first_predict, again = map(float, out.stdout.split())
     return dict(import_s=imp, first_train_step_s=first_train, first_predict_s=first_predict, warm_calls_s=again)
 
 
-def main():
-    a = ARGS
-    parts = set(a.only or ["train", "infer", "jit"])
-    torch = None
-    if not a.no_torch:
-        try:
-            import torch
+def summarise(rounds, a):
+    """Median over rounds of each side's medians; rates for training, seconds for inference."""
+    res = {}
+    for name in workloads(a):
+        row = {}
+        for side in ("npsrcnn", "torch"):
+            meds = [r[side][name] for r in rounds if side in r and name in r[side]]
+            if not meds:
+                continue
+            t = statistics.median(meds)
+            row[side] = dict(median_s=t, rounds_s=meds)
+            if not name.startswith("infer"):
+                row[side]["patches_per_s"] = a.batch / t
+        if "npsrcnn" in row and "torch" in row:
+            row["speedup_vs_torch"] = row["torch"]["median_s"] / row["npsrcnn"]["median_s"]
+        res[name] = row
+    for arch in a.arch or sorted(ARCHS):
+        c, t = res.get(f"composed_{arch}"), res.get(f"train_{arch}")
+        if c and t:
+            c["slowdown_vs_train_step"] = c["npsrcnn"]["median_s"] / t["npsrcnn"]["median_s"]
+    return res
 
-            torch.set_num_threads(a.threads)
-        except ImportError:
-            torch = None
+
+def print_table(res, config):
+    print("configuration: " + ", ".join(f"{k}={v}" for k, v in config.items() if k != "loadavg_after"))
+    print(f"{'workload':<16}{'npsrcnn':>16}{'PyTorch':>16}{'ratio':>9}")
+    for name, row in res["workloads"].items():
+        unit = (lambda s: f"{s:.3f} s") if name.startswith("infer") else (lambda s: f"{config['batch'] / s:,.0f} p/s")
+        cells = [unit(row[side]["median_s"]) if side in row else "-" for side in ("npsrcnn", "torch")]
+        ratio = row.get("speedup_vs_torch", row.get("slowdown_vs_train_step"))
+        note = "" if "slowdown_vs_train_step" not in row else " (time vs train step)"
+        print(f"{name:<16}{cells[0]:>16}{cells[1]:>16}{'' if ratio is None else f'{ratio:.2f}x':>9}{note}")
+    for k in ("jit_cold_cache", "jit_warm_cache"):
+        if k in res:
+            print(k + ": " + ", ".join(f"{n}={v:.2f}" for n, v in res[k].items()))
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    a = parse_args(argv)
+    if a.worker:
+        return run_worker(a)
     import numba
 
-    res = dict(threads=a.threads, numpy=np.__version__, numba=numba.__version__,
-               torch=None if torch is None else torch.__version__, cpu_count=os.cpu_count(),
-               loadavg_before=os.getloadavg(), repeats=a.repeats, warmup=a.warmup)
-    rng = np.random.default_rng(0)
-    for arch in ARCHS:
-        if "train" in parts:
-            ours = timeit(ours_train(arch, a.batch, rng), a.repeats, a.warmup)
-            r = res[f"train_{arch}_patches_per_s"] = {"npsrcnn": summary(ours, a.batch)}
-            if torch is not None:
-                r["torch"] = summary(timeit(torch_train(torch, arch, a.batch, rng), a.repeats, a.warmup), a.batch)
-                r["speedup_vs_torch"] = r["npsrcnn"]["median"] / r["torch"]["median"]
-        if "infer" in parts:
-            ours = timeit(ours_infer(arch, a.size, rng), a.repeats, a.warmup)
-            r = res[f"infer_{arch}_{a.size}x{a.size}_s"] = {"npsrcnn": summary(ours)}
-            if torch is not None:
-                r["torch"] = summary(timeit(torch_infer(torch, arch, a.size, rng), a.repeats, a.warmup))
-                r["speedup_vs_torch"] = r["torch"]["median"] / r["npsrcnn"]["median"]
-    if "jit" in parts and not a.no_jit:
-        with tempfile.TemporaryDirectory() as d:
-            res["jit_cold_cache"] = jit_cost(d)  # empty cache: every kernel compiles
-            res["jit_warm_cache"] = jit_cost(d)  # same cache, new process: kernels load from disk
-    res["loadavg_after"] = os.getloadavg()
-    print(json.dumps(res, indent=2))
+    try:
+        import torch
+
+        torch_version = None if a.no_torch else torch.__version__
+    except ImportError:
+        torch_version = None
+    sides = ["npsrcnn"] + (["torch"] if torch_version else [])
+    config = dict(threads=a.threads, thread_env={v: a.threads for v in THREAD_VARS}, rounds=a.rounds,
+                  repeats=a.repeats, warmup=a.warmup, batch=a.batch, patch=a.patch, size=a.size,
+                  busy_core=a.busy_core, conv_method=os.environ.get("NPSRCNN_CONV_METHOD", "auto"),
+                  numpy=np.__version__, numba=numba.__version__, torch=torch_version, cpu_count=os.cpu_count(),
+                  loadavg_before=os.getloadavg())
+    if not a.json:
+        print("threads per side: " + ", ".join(f"{v}={a.threads}" for v in THREAD_VARS)
+              + (f", torch.set_num_threads({a.threads})" if torch_version else ""), flush=True)
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if a.busy_core else None
+    try:
+        rounds = []
+        for r in range(a.rounds):
+            order = sides if r % 2 == 0 else sides[::-1]
+            rounds.append({side: run_side(side, argv, a) for side in order})
+        res = dict(config=config, workloads=summarise(rounds, a))
+        if not a.no_jit:
+            with tempfile.TemporaryDirectory() as d:
+                res["jit_cold_cache"] = jit_cost(d, a)  # empty cache: every kernel compiles
+                res["jit_warm_cache"] = jit_cost(d, a)  # same cache, new process: kernels load from disk
+    finally:
+        if busy is not None:
+            busy.kill()
+            busy.wait()
+    config["loadavg_after"] = os.getloadavg()
+    if a.json:
+        print(json.dumps(res, indent=2))
+    else:
+        print_table(res, config)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,37 @@ from .engine.conv import to_cm as _to_cm  # noqa: F401  (tests switch layouts wi
 relu_reference = lesson.relu_forward  # x -> (max(0, x), mask x > 0)
 
 
+def srcnn_loss_and_grads(params, x, y, reduction="caffe"):
+    """SRCNN's loss and gradients composed from this module's public ops, as a user of the API writes it.
+
+    The chain of :func:`npsrcnn.lesson.network.srcnn_loss_and_grads` on the engine, every default kept
+    (layer 1's backward computes the image's gradient too). :meth:`npsrcnn.model.SRCNN.loss_and_grads`
+    computes the same with fused ReLUs, sub-batches and reused buffers; tests/test_layers.py holds the
+    two equal, and ``benchmarks/bench_engine.py --composed`` times this beside it.
+
+    Parameters
+    ----------
+    params : dict of ndarray, keyed w1, b1, w2, b2, w3, b3 as ``SRCNN.params``
+    x : ndarray, shape (N, 1, H, W); y : ndarray, shape (N, 1, Ho, Wo)
+
+    Returns
+    -------
+    loss : float
+    grads : dict of ndarray keyed like params
+    """
+    p = params
+    z1, conv1 = conv2d_forward(x, p["w1"], p["b1"])  # N, n1, H1, W1
+    a1, relu1 = relu_forward(z1)
+    z2, conv2 = conv2d_forward(a1, p["w2"], p["b2"])  # N, n2, H2, W2
+    a2, relu2 = relu_forward(z2)
+    out, conv3 = conv2d_forward(a2, p["w3"], p["b3"])  # N, 1, Ho, Wo
+    loss, dout = mse_loss(out, y, reduction)
+    da2, dw3, db3 = conv2d_backward(dout, conv3)
+    da1, dw2, db2 = conv2d_backward(relu_backward(da2, relu2), conv2)
+    _, dw1, db1 = conv2d_backward(relu_backward(da1, relu1), conv1)
+    return loss, dict(w1=dw1, b1=db1, w2=dw2, b2=db2, w3=dw3, b3=db3)
+
+
 def conv2d_forward_reference(x, w, b, padding="valid"):
     """The lesson's :func:`~npsrcnn.lesson.conv.conv2d_forward` (im2col and one ``@``), output only."""
     return lesson.conv2d_forward(x, w, b, padding)[0]

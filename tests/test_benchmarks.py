@@ -36,3 +36,34 @@ def test_frontend_quality_compares_bicubic_and_bilinear(datasets, ref_weights):
     assert psnr["bicubic"][0] == pytest.approx(30.39, abs=0.01)  # the authors' bicubic baseline, Set5 x3
     assert psnr["bicubic"][1] == pytest.approx(32.39, abs=0.01)  # and their published 9-1-5 value
     assert psnr["bilinear"][0] < psnr["bicubic"][0] and psnr["bilinear"][1] < psnr["bicubic"][1]
+
+
+def test_bench_engine_quick_reports_every_workload_per_side():
+    out = json.loads(run_script("bench_engine.py", "--quick", "--threads", "1", "--composed", "--json"))
+    cfg = out["config"]
+    assert cfg["threads"] == 1 and set(cfg["thread_env"].values()) == {1} and cfg["rounds"] == 1
+    rows = out["workloads"]
+    assert set(rows) == {f"{k}_{a}" for k in ("train", "infer", "composed") for a in ("9-1-5", "9-5-5")}
+    sides = ["npsrcnn"] + (["torch"] if cfg["torch"] else [])
+    for name, row in rows.items():
+        for side in (["npsrcnn"] if name.startswith("composed") else sides):
+            assert row[side]["median_s"] > 0 and len(row[side]["rounds_s"]) == 1
+            assert ("patches_per_s" in row[side]) == (not name.startswith("infer"))
+        assert ("speedup_vs_torch" in row) == (len(sides) == 2 and not name.startswith("composed"))
+    assert rows["composed_9-1-5"]["slowdown_vs_train_step"] > 0
+    assert "jit_cold_cache" not in out  # --quick skips the compile measurement
+
+
+def test_bench_engine_busy_core_table():
+    text = run_script("bench_engine.py", "--quick", "--threads", "1", "--busy-core", "--no-torch", "--only", "infer",
+                      "--arch", "9-1-5")
+    assert "threads per side: NUMBA_NUM_THREADS=1" in text and "busy_core=True" in text
+    assert "infer_9-1-5" in text and "train_9-1-5" not in text
+
+
+def test_conv_methods_quick_times_every_variant():
+    out = json.loads(run_script("conv_methods.py", "--quick", "--json"))
+    assert set(out["results"]) == {f"{m} forward+backward" for m in ("im2col", "winograd2", "winograd4")}
+    assert all(r["median_ms"] > 0 and r["runs"] >= 1 for r in out["results"].values())
+    out = json.loads(run_script("conv_methods.py", "--quick", "--json", "--step", "9-5-5"))
+    assert len(out["results"]) == 4 and any("without Winograd" in k for k in out["results"])

@@ -5,17 +5,20 @@ from gradcheck import numerical_grad, numerical_vjp, rel_error
 
 from npsrcnn import layers as L
 from npsrcnn import lesson
+from npsrcnn.model import SRCNN
 
 PADDINGS = ["valid", "zero", "replicate"]
-# (N, C, H, W, F, K): K=1, K=H, odd sizes, N=1, F=1 (SRCNN's last layer), F > C and F < C
-CONV_SHAPES = [(2, 3, 7, 6, 4, 3), (1, 1, 5, 5, 2, 5), (3, 4, 6, 7, 2, 1), (2, 2, 5, 4, 1, 3), (1, 6, 9, 8, 1, 5)]
+# (N, C, H, W, F, K): K=1, K=H, odd sizes, N=1, F=1 (SRCNN's last layer), F > C and F < C, several rows
+# of Winograd tiles with a partial last one
+CONV_SHAPES = [(2, 3, 7, 6, 4, 3), (1, 1, 5, 5, 2, 5), (3, 4, 6, 7, 2, 1), (2, 2, 5, 4, 1, 3), (1, 6, 9, 8, 1, 5),
+               (3, 2, 12, 13, 3, 5)]
 
 
 def rand(shape, seed=0):
     return np.random.default_rng(seed).standard_normal(shape)
 
 
-@pytest.mark.parametrize("method", ["auto", "im2col", "taps"])
+@pytest.mark.parametrize("method", ["auto", "im2col", "taps", "winograd2", "winograd4"])
 @pytest.mark.parametrize("padding", PADDINGS)
 @pytest.mark.parametrize("shape", CONV_SHAPES)
 def test_conv_matches_reference(shape, padding, method):
@@ -48,10 +51,10 @@ def test_conv_float32(padding):
 
 
 @pytest.mark.parametrize("padding", PADDINGS)
-@pytest.mark.parametrize("method", ["im2col", "taps"])
-def test_conv_gradcheck(padding, method):
+@pytest.mark.parametrize("method, K", [("im2col", 3), ("taps", 3), ("winograd2", 3), ("winograd2", 5), ("winograd4", 5)])
+def test_conv_gradcheck(padding, method, K):
     """dx, dw, db of conv2d against centred differences of sum(out * dout)."""
-    x, w, b = rand((2, 2, 5, 6), 1), rand((3, 2, 3, 3), 2), rand(3, 3)
+    x, w, b = rand((2, 2, 5, 6), 1), rand((3, 2, K, K), 2), rand(3, 3)
     fwd = lambda: L.conv2d_forward(x, w, b, padding, method)[0]  # noqa: E731
     out, cache = L.conv2d_forward(x, w, b, padding, method)
     dout = rand(out.shape, 4)
@@ -95,6 +98,36 @@ def test_fused_relu_matches_conv_then_relu():
     np.testing.assert_allclose(L._to_cm(dx2), dx, rtol=1e-12)
     np.testing.assert_allclose(dw2, dw, rtol=1e-12)
     np.testing.assert_allclose(db2, db, rtol=1e-12)
+
+
+@pytest.mark.parametrize("f", [(9, 1, 5), (9, 5, 5)])
+def test_step_composed_from_public_ops_equals_model(f):
+    """conv2d_forward/backward, relu and mse_loss chained by hand give SRCNN.loss_and_grads' gradients
+    (float32; the model fuses the ReLUs and sums sub-batches of 32, so equal up to rounding)."""
+    model = SRCNN(*f, seed=1)
+    model.params = {k: v + np.float32(0.01) * (k[0] == "b") for k, v in model.params.items()}  # some ReLUs off
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 1, 33, 33), np.float32)  # the paper's patches: 9-5-5's layer 2 runs Winograd
+    y = rng.random((40, 1, 33 - 2 * model.border, 33 - 2 * model.border), np.float32)
+    loss, grads = L.srcnn_loss_and_grads(model.params, x, y)
+    want_loss, want = model.loss_and_grads(x, y)
+    assert loss == pytest.approx(want_loss, rel=1e-5)
+    for k in want:
+        assert grads[k].dtype == np.float32
+        np.testing.assert_allclose(grads[k], want[k], rtol=1e-4, atol=1e-4 * np.abs(want[k]).max(), err_msg=k)
+
+
+def test_dx_of_one_input_channel_is_the_scatter_not_the_full_correlation():
+    """With C = 1 the 'full' correlation would unfold F*K*K rows of dout; the cost rule takes col2im."""
+    x, w, b = rand((2, 1, 12, 12), 1), rand((8, 1, 5, 5), 2), rand(8, 3)
+    out, cache = L.conv2d_forward(x, w, b, "valid", "im2col")
+    dout = rand(out.shape, 4)
+    names = []
+    real = L.Workspace.get
+    cache["ws"].get = lambda name, *a, **k: names.append(name) or real(cache["ws"], name, *a, **k)
+    dx = L.conv2d_backward(dout, cache)[0]
+    assert any(n.endswith(".dcols") for n in names) and not any(n.endswith(".dzcols") for n in names)
+    np.testing.assert_allclose(dx, L.conv2d_backward_reference(dout, x, w)[0], rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("bad", ["same", "reflect"])

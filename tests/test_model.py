@@ -115,6 +115,20 @@ def test_strips_equal_whole_image(f, padding, strip_rows):
     np.testing.assert_allclose(strips, whole, rtol=1e-5, atol=1e-5 * np.abs(whole).max())
 
 
+@pytest.mark.parametrize("method", ["winograd2", "winograd4"])
+@pytest.mark.parametrize("padding", ["replicate", "zero"])
+def test_winograd_strips_equal_im2col_whole_image(method, padding, monkeypatch):
+    """9-5-5's layer 2 through Winograd on strips (each pads only at the image's own edges) gives the
+    im2col result on the whole image, up to float32 rounding."""
+    m = random_model((9, 5, 5), n1=16, n2=8, std=0.1)
+    x = np.random.default_rng(6).random((1, 1, 31, 26), np.float32)
+    monkeypatch.setenv("NPSRCNN_CONV_METHOD", "im2col")
+    whole = m.predict(x, padding, strip_rows=10**6)
+    monkeypatch.setenv("NPSRCNN_CONV_METHOD", method)
+    strips = m.predict(x, padding, strip_rows=7)
+    np.testing.assert_allclose(strips, whole, rtol=1e-5, atol=1e-5 * np.abs(whole).max())
+
+
 def test_predict_2d_keeps_rank():
     m = SRCNN()
     img = np.random.default_rng(4).random((40, 30))
@@ -136,7 +150,7 @@ def test_predict_memory_is_bounded(monkeypatch, f):
     monkeypatch.setattr(L.Workspace, "get", lambda self, name, shape, dtype, zero=False: requested.append(
         (name, 4 * int(np.prod(shape)))) or real_get(self, name, shape, dtype, zero))
     out = m.predict(big)
-    unfolds = [b for n, b in requested if n.endswith((".cols", ".T"))]
+    unfolds = [b for n, b in requested if n.endswith((".cols", ".T", ".R", ".V", ".M"))]  # im2col, taps, Winograd
     activations = [b for n, b in requested if n.endswith(".out")]
     assert unfolds and max(unfolds) <= 2**20
     assert sum(sorted(activations)[-2:]) <= 2 * 2**20  # a1 + a2 of one strip (halo rows included)

@@ -5,10 +5,13 @@ two equal. What the engine adds, and where:
 
 - ``conv``       the entry point, :func:`conv_forward_cm` / :func:`conv_backward_cm`, on channel-major
                  ``(C, N, H, W)`` arrays: geometry, strip padding (``vpad``), fused bias + ReLU, and the
-                 strategies ("1x1", "im2col", "taps") that form the product. A new formulation goes here.
-                 Also the NCHW :func:`conv2d_forward` / :func:`conv2d_backward` on top of it.
+                 strategies ("1x1", "im2col", "taps", "winograd2", "winograd4") that form the product,
+                 chosen per layer by cost (docs/engine.md). A new formulation goes here. Also the NCHW
+                 :func:`conv2d_forward` / :func:`conv2d_backward` on top of it.
 - ``unfold``     im2col / col2im Numba kernels (clamped or zero reads instead of padded copies).
 - ``taps``       tap_sum / tap_spread Numba kernels (the F = 1 last layer).
+- ``winograd``   Winograd F(m x m, K x K): Cook-Toom matrices, row / input / output transforms and their
+                 adjoints (9-5-5's layer 2).
 - ``pointwise``  bias + ReLU, ReLU mask + bias gradient, ReLU, and the squared-error loss kernels.
 - ``workspace``  :class:`Workspace` (reused buffers) and the chunking that bounds memory.
 

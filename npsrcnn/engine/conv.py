@@ -9,22 +9,28 @@ picked per layer by :func:`choose_method`:
 - ``"1x1"``: a 1x1 kernel without padding; the input is already the im2col matrix. (9-1-5's layer 2.)
 - ``"im2col"``: unfold, one GEMM (:mod:`npsrcnn.engine.unfold`). (Layers 1 and 2.)
 - ``"taps"``: one GEMM per input pixel, then shift and add (:mod:`npsrcnn.engine.taps`). (Layer 3, F = 1.)
+- ``"winograd2"``, ``"winograd4"``: Winograd F(2x2, KxK) / F(4x4, KxK), A*A GEMMs on transformed tiles
+  (:mod:`npsrcnn.engine.winograd`). (9-5-5's layer 2.)
 
-A new formulation (say a Winograd or direct 5x5 for 9-5-5's layer 2) is one more pair of functions
-with the signatures of ``_forward_im2col`` / ``_backward_im2col``, one entry in ``STRATEGIES`` and a
-rule in :func:`choose_method`; ``tests/test_layers.py`` runs every method against the lesson's
-reference. :func:`conv2d_forward` / :func:`conv2d_backward` are the same convolution on NCHW arrays.
+Which one "auto" picks, and why: docs/engine.md, "Which formulation for which layer". A new
+formulation is one more pair of functions with the signatures of ``_forward_im2col`` /
+``_backward_im2col``, one entry in ``STRATEGIES`` and a rule in :func:`choose_method`;
+``tests/test_layers.py`` and ``tests/test_winograd.py`` run the methods against the lesson's reference. :func:`conv2d_forward` / :func:`conv2d_backward` are the same convolution on NCHW arrays.
 
 The readable version of all this is :mod:`npsrcnn.lesson.conv`.
 """
+import functools
+import os
+
 import numpy as np
 
-from . import taps, unfold, workspace
+from . import taps, unfold, winograd, workspace
 from .pointwise import as_float_array, bias_act_kernel, relu_mask_sum_kernel, row_sum_kernel
 from .workspace import Workspace, block, chunks, input_rows
 
 PADDINGS = ("valid", "zero", "replicate")
-METHODS = ("auto", "im2col", "taps")
+METHODS = ("auto", "im2col", "taps", "winograd2", "winograd4")
+WINOGRAD_TILES = {"winograd2": 2, "winograd4": 4}  # outputs per tile side, m of F(m x m, K x K)
 
 # ------------------------------------------------------------------------------------- NCHW, public
 
@@ -41,8 +47,8 @@ def conv2d_forward(x, w, b, padding="valid", method="auto"):
         "valid": no padding (training, as the paper's Caffe net). "zero" and "replicate" pad
         ``(KH-1)//2`` rows on top, the rest below (same for columns), so the output has the input's size;
         "replicate" repeats the edge pixel (the authors' MATLAB ``imfilter(..., 'same', 'replicate')``).
-    method : {"auto", "im2col", "taps"}
-        How the product is formed (see this module's docstring); the result is the same.
+    method : {"auto", "im2col", "taps", "winograd2", "winograd4"}
+        How the product is formed (see this module's docstring); the result is the same up to rounding.
 
     Returns
     -------
@@ -139,7 +145,7 @@ def conv_forward_cm(x, w, b, padding="valid", method="auto", relu=False, vpad=No
     Ho, Wo = H + pt + pb - KH + 1, W + pl + pr - KW + 1
     if Ho < 1 or Wo < 1:
         raise ValueError(f"a {KH}x{KW} kernel does not fit a {H}x{W} input with {padding} padding")
-    method = choose_method(method, C, F, KH, KW, H * W, Ho * Wo, pt + pb + pl + pr)
+    method = choose_method(method, C, F, KH, KW, N, H, W, Ho, Wo, pt + pb + pl + pr)
     out = ws.get(name + ".out", (F, N, Ho, Wo), x.dtype)
     cache = dict(x=x, w=w, method=method, relu=relu, out=out, cols=None, ws=ws, name=name,
                  chunk_bytes=workspace.CHUNK_BYTES if chunk_bytes is None else chunk_bytes,
@@ -173,17 +179,48 @@ def conv_backward_cm(dout, cache, need_dx=True):
     return dx, dw, db.astype(x.dtype)
 
 
-def choose_method(method, C, F, KH, KW, HW, HoWo, pads):
-    """The strategy for one layer: "1x1", "im2col" or "taps" ("auto" decides by memory traffic)."""
+def choose_method(method, C, F, KH, KW, N, H, W, Ho, Wo, pads):
+    """The strategy for one layer: "1x1", "im2col", "taps", "winograd2" or "winograd4".
+
+    "auto" decides by cost; the rule and its reasons are the table "Which formulation for which layer"
+    in docs/engine.md. The environment variable ``NPSRCNN_CONV_METHOD`` (one of ``METHODS``) replaces
+    "auto" for every layer it can run, so a benchmark can compare formulations without code changes;
+    an explicit `method` wins over it.
+    """
     if method not in METHODS:
-        raise ValueError(f"method must be 'auto', 'im2col' or 'taps', got {method!r}")
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method == "auto":
+        method = os.environ.get("NPSRCNN_CONV_METHOD", "auto") or "auto"
+        if method not in METHODS:
+            raise ValueError(f"NPSRCNN_CONV_METHOD must be one of {METHODS}, got {method!r}")
+        if method in WINOGRAD_TILES and not winograd_fits(WINOGRAD_TILES[method], KH, KW):
+            method = "auto"  # a benchmark's override skips the layers it cannot run (SRCNN's 9x9)
     if KH == KW == 1 and pads == 0 and method != "taps":
         return "1x1"
-    if method == "auto":
-        # taps moves F*K values per input pixel where im2col moves C*K per output pixel; take it when
-        # that is at least 4x less traffic (SRCNN's layer 3: F = 1, C = 32), else the smaller GEMM.
-        return "taps" if 4 * F * HW <= C * HoWo else "im2col"
-    return method
+    if method in WINOGRAD_TILES and not winograd_fits(WINOGRAD_TILES[method], KH, KW):
+        largest = 2 + len(winograd.POINTS) - WINOGRAD_TILES[method]
+        raise ValueError(f"{method} needs a square kernel of side 2 .. {largest}, got {KH}x{KW}")
+    if method != "auto":
+        return method
+    # taps moves F*K values per input pixel where im2col moves C*K per output pixel; take it when that
+    # is at least 4x less traffic (SRCNN's layer 3: F = 1, C = 32).
+    if 4 * F * H * W <= C * Ho * Wo:
+        return "taps"
+    # Winograd: 2.25x (3x3, F(2x2)) to 6.25x (5x5, F(4x4)) fewer multiplies, for transforms whose cost
+    # grows with C + F rather than C * F, and a fixed cost per call: worth it for a few thousand
+    # outputs of layers with 8 or more channels on each side. F(4x4) unless a 4x4 tile would be
+    # mostly past the edge of a small output.
+    if KH == KW and KH in (3, 5) and min(C, F) >= 8 and N * Ho * Wo >= WINOGRAD_MIN_OUTPUTS:
+        return "winograd4" if min(Ho, Wo) >= 8 else "winograd2"
+    return "im2col"
+
+
+WINOGRAD_MIN_OUTPUTS = 4096  # output pixels per call (N*Ho*Wo) below which im2col's single GEMM wins
+
+
+def winograd_fits(m, KH, KW):
+    """Whether F(m x m, KH x KW) has its interpolation points: square kernels, m + K - 2 points."""
+    return KH == KW >= 2 and m + KH - 2 <= len(winograd.POINTS)
 
 
 # ----------------------------------------------------------------------------------------- strategies
@@ -222,21 +259,24 @@ def _forward_im2col(x, w, out, g):
 
 
 def _backward_im2col(dout, g, dx):
-    """``dW = dout @ cols.T``; dX two ways, the same sums (the lesson shows them equal).
+    """``dW = dout @ cols.T``; dX two ways, the same sums (the lesson shows them equal), chosen by cost.
 
-    Valid or zero padding, whole images: a 'full' correlation of dout with the flipped, channel-swapped
-    kernels, i.e. im2col of dout (F*KH*KW rows, offsets ``pad - (K - 1)``, zeros outside) and one GEMM
-    with K = F*KH*KW straight into dx, instead of ``W.T @ dout`` (K = F) writing C*KH*KW rows for col2im
-    to scatter. Measured on 9-5-5 layer 2 (32 images, 2 threads): 58 -> 44 ms.
-    Replicate padding, or rows of one image: ``col2im(W.T @ dout)``, which folds the gradient of the
-    clamped reads back onto the edge pixels (and lets row chunks accumulate).
+    'full': a 'full' correlation of dout with the flipped, channel-swapped kernels, i.e. im2col of
+    dout (F*KH*KW rows over the H x W input, offsets ``pad - (K - 1)``, zeros outside) and one GEMM
+    straight into dx. 'col2im': ``W.T @ dout`` writes C*KH*KW rows over Ho x Wo for col2im to scatter.
+    The unfolded matrix is what each moves: full when ``F*H*W <= C*Ho*Wo``. Measured on 9-5-5 layer 2
+    (F = 32 < C = 64, 32 images, 2 threads): full 44 ms, col2im 58. For a 1-channel input (9-1-5's
+    layer 1, F = 64, C = 1) full unfolds 64x81 rows where col2im scatters 81: 371 ms -> ~14 ms.
+    col2im also for replicate padding, which folds the gradient of the clamped reads back onto the
+    edge pixels, and for rows of one image (row chunks accumulate).
     """
     x, w, ws, name = g["x"], g["w"], g["ws"], g["name"]
     C, N, H, W = x.shape
     F, _, KH, KW = w.shape
     CK, pt, pl, Ho, Wo, rep = C * KH * KW, g["pt"], g["pl"], g["Ho"], g["Wo"], g["replicate"]
     parts = chunks(N, Ho, CK * Wo * x.itemsize, g["chunk_bytes"])
-    full = dx is not None and not rep and parts[0][3] == Ho  # whole images: each chunk owns its dx block
+    full = (dx is not None and not rep and parts[0][3] == Ho  # whole images: each chunk owns its dx block
+            and F * H * W <= C * Ho * Wo)
     if full:
         wflip = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(C, -1)  # C, F*K
     elif dx is not None:
@@ -297,10 +337,122 @@ def _backward_taps(dout, g, dx):
     return np.ascontiguousarray(dwt.reshape(F, KH, KW, C).transpose(0, 3, 1, 2))
 
 
+def _forward_winograd(x, w, out, g, m):
+    """``out = output_transform(U @ V)``: U the transformed kernels, V the transformed input tiles.
+
+    See :mod:`npsrcnn.engine.winograd`. Per chunk of images or rows, the padded input is transformed
+    along its rows once (R); then a block of tile rows at a time, R's columns (V), the A*A GEMMs (M)
+    and the output transform, so that V and M stay near the cache (V for 32 patches of 9-5-5 layer 2
+    is 36 MB, 9x the input: writing it whole and reading it back cost more than its GEMMs). With one
+    chunk the backward reuses R.
+    """
+    F, C, K, _ = w.shape
+    AT, G, BT = _winograd_matrices(m, K)
+    U = g["U"] = winograd.kernel_transform(w, G)  # A*A, F, C
+    parts = _winograd_parts(x, g, m)
+    for n0, nb, r0, nr, R in _winograd_rows(x, g, m, BT, parts):
+        for ty0, nty, V in _winograd_blocks(R, g, m, BT, nr):
+            M = np.matmul(U, V, out=g["ws"].get(g["name"] + ".M", (len(U), F, V.shape[2]), x.dtype))
+            winograd.output_transform(M, AT, m, nty, V.shape[2] // (nty * nb), out, n0, r0 + ty0 * m,
+                                      min(nty * m, nr - ty0 * m))
+    g["R"] = R if len(parts) == 1 else None
+
+
+def _backward_winograd(dout, g, dx, m):
+    """The adjoint of :func:`_forward_winograd`, step by step, a block of tile rows at a time.
+
+    ``dM = AT^T dout AT`` per tile; ``dU = dM @ V^T`` -> ``dW = G^T dU G``; ``dV = U^T @ dM`` -> ``dR``
+    (the columns' adjoint) -> ``dx`` (the rows' adjoint, which also folds replicated pixels' gradient
+    back onto the edge). V is transformed again from R rather than kept from the forward.
+    """
+    x, w, U, ws, name = g["x"], g["w"], g["U"], g["ws"], g["name"]
+    F, C, K, _ = w.shape
+    AT, G, BT = _winograd_matrices(m, K)
+    A2 = len(U)
+    dUt = np.zeros((A2, C, F), x.dtype)  # dU transposed: see the GEMM below
+    if dx is not None:
+        dx.fill(0)  # the row adjoint accumulates (row chunks overlap by the kernel's halo)
+    for n0, nb, r0, nr, R in _winograd_rows(x, g, m, BT, _winograd_parts(x, g, m), reuse=True):
+        if dx is not None:
+            dR = ws.get(name + ".dR", R.shape, x.dtype)  # written by the first block that reaches a row
+        for ty0, nty, V in _winograd_blocks(R, g, m, BT, nr):
+            P = V.shape[2]
+            dM = winograd.output_transform_adjoint(dout, AT, m, nty, P // (nty * nb),
+                                                   ws.get(name + ".dM", (A2, F, P), x.dtype),
+                                                   n0, r0 + ty0 * m, min(nty * m, nr - ty0 * m))
+            # A*A GEMMs, C x tiles by tiles x F: OpenBLAS is ~1.3x faster with the taller matrix on the left
+            # (as for gram()), measured on 9-5-5 layer 2 (C = 64, F = 32, 352 tiles per block)
+            dUt += np.matmul(V, dM.transpose(0, 2, 1))
+            if dx is not None:
+                dV = np.matmul(U.transpose(0, 2, 1), dM, out=ws.get(name + ".dV", (A2, C, P), x.dtype))
+                winograd.input_transform_adjoint(dV, BT, m, nty, dR[ty0 * m : ty0 * m + (nty - 1) * m + m + K - 1],
+                                                 first=ty0 == 0)
+        if dx is not None:
+            winograd.row_transform_adjoint(dR, BT, m, nb, r0 - g["pt"], -g["pl"], g["replicate"], dx, n0)
+    return winograd.kernel_transform_adjoint(dUt.transpose(0, 2, 1), G, x.dtype)
+
+
+# Tile rows transformed and multiplied at once: as many as keep one block of V within this many bytes
+# (about an L2 cache). One tile row of 32 patches of 9-5-5 layer 2 is already 3 MB; of a 512-wide
+# strip 2.4 MB.
+WINOGRAD_BLOCK_BYTES = 1 << 20
+
+
+def _winograd_parts(x, g, m):
+    """Chunks (n0, nb, r0, nr) of images or of whole rows of tiles whose R fits ``chunk_bytes``."""
+    C, N = x.shape[:2]
+    K = g["w"].shape[2]
+    Ho, Wo = g["Ho"], g["Wo"]
+    Th, Tw = -(-Ho // m), -(-Wo // m)
+    tile_row_bytes = m * C * (m + K - 1) * Tw * x.itemsize  # of R, per image
+    return [(n0, nb, t0 * m, min(nt * m, Ho - t0 * m))
+            for n0, nb, t0, nt in chunks(N, Th, tile_row_bytes, g["chunk_bytes"], -(-(K - 1) // m))]
+
+
+def _winograd_rows(x, g, m, BT, parts, reuse=False):
+    """For each chunk (n0, nb, r0, nr): R, its padded input transformed along the rows (Hp, C, A, Tw*nb).
+
+    Zero or clamped reads at the same offsets as every strategy. With `reuse`, a single chunk's R
+    comes from the forward.
+    """
+    C = x.shape[0]
+    K = g["w"].shape[2]
+    A, Tw = m + K - 1, -(-g["Wo"] // m)
+    for n0, nb, r0, nr in parts:
+        if reuse and g.get("R") is not None:
+            yield n0, nb, r0, nr, g["R"]
+            continue
+        Hp = (-(-nr // m) - 1) * m + A
+        R = g["ws"].get(g["name"] + ".R", (Hp, C, A, Tw * nb), x.dtype)
+        yield n0, nb, r0, nr, winograd.row_transform(x, BT, m, Hp, Tw, r0 - g["pt"], -g["pl"], g["replicate"],
+                                                     n0, nb, out=R)
+
+
+def _winograd_blocks(R, g, m, BT, nr):
+    """(ty0, nty, V) for blocks of nty tile rows of a chunk: V (A*A, C, nty*Tw*nb), transformed."""
+    Hp, C, A, L = R.shape
+    Th = -(-nr // m)
+    bt = max(1, min(Th, WINOGRAD_BLOCK_BYTES // (A * A * C * L * R.itemsize)))
+    for ty0 in range(0, Th, bt):
+        nty = min(bt, Th - ty0)
+        V = g["ws"].get(g["name"] + ".V", (A * A, C, nty * L), R.dtype)
+        yield ty0, nty, winograd.input_transform(R[ty0 * m : ty0 * m + (nty - 1) * m + A], BT, m, nty, V)
+
+
+@functools.lru_cache(maxsize=None)
+def _winograd_matrices(m, K):
+    AT, G, BT = winograd.transform_matrices(m, K)
+    for a in (AT, G, BT):
+        a.flags.writeable = False  # shared by every call
+    return AT, G, BT
+
+
 STRATEGIES = {
     "1x1": (_forward_1x1, _backward_1x1),
     "im2col": (_forward_im2col, _backward_im2col),
     "taps": (_forward_taps, _backward_taps),
+    **{name: (functools.partial(_forward_winograd, m=m), functools.partial(_backward_winograd, m=m))
+       for name, m in WINOGRAD_TILES.items()},
 }
 
 
