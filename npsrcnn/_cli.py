@@ -149,6 +149,11 @@ def set_threads(n):
             pass
         else:
             threadpool_limits(n)
+    from . import _jit  # noqa: F401  sets OMP_WAIT_POLICY=PASSIVE before the next line starts OpenMP's threads
+
     import numba
 
+    # set_num_threads launches Numba's thread pool. Started before _jit set the wait policy, idle OpenMP
+    # threads spin and steal the cores from OpenBLAS: `train --threads 2` ran the 9-1-5 step at 228 ms
+    # instead of 37 ms (2 cores; tests/test_threads.py checks the order).
     numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
