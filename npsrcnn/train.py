@@ -53,7 +53,7 @@ RESUME_KEYS = ("arch", "n1", "n2", "scale", "batch_size", "lr", "momentum", "los
 RECIPES = {
     "paper": dict(arch="9-1-5", epochs=20, batch_size=128, optimizer="sgd", lr=None, schedule="constant",
                   warmup=0, lr_floor=0.0, augment="none", scale_aug="none", patch_size=33),
-    "fast": dict(arch="9-5-5", epochs=8, batch_size=128, optimizer="adam", lr=1e-3, schedule="cosine",
+    "fast": dict(arch="9-1-5", epochs=40, batch_size=128, optimizer="adam", lr=1e-3, schedule="cosine",
                  warmup=200, lr_floor=0.01, augment="dihedral", scale_aug="0.9,0.8,0.7,0.6", patch_size=33),
 }
 
