@@ -11,8 +11,7 @@ measures each lever).
 
 Training data, first found: ``--train-h5 FILE``; ``--train-dir DIR``; ``$NPSRCNN_DATA/T91`` (or
 ``data/T91``); else the sample photographs shipped in scikit-image's wheel (``pip install -e
-.[photos]``), so a first run needs no network. Validation, first found: ``--val-dir``;
-``$NPSRCNN_DATA/Set5`` (or ``data/Set5``); three photos held out from training. Patches cut from
+.[photos]``), so a first run needs no network. Patches cut from
 images go to the shared cache (``--cache-dir``, ``$NPSRCNN_CACHE`` or ``data/cache``; see
 :mod:`npsrcnn.patchcache`), where the next run with the same images and parameters finds them. What
 the run itself writes goes to ``--out`` (default ``runs/<arch>-x<scale>``), created only once the
@@ -26,7 +25,7 @@ for curves only.
 Examples::
 
     npsrcnn train                                             # paper recipe, offline default data
-    npsrcnn train --train-dir data/T91 --val-dir data/Set5 --epochs 200 --out runs/t91-x3
+    npsrcnn train --recipe fast --out runs/x3                 # data/T91 less 5 held-out images
     npsrcnn train --arch 9-5-5 --scale 2 --train-h5 t91_x2_955.h5
     npsrcnn train --out runs/t91-x3 --resume                  # continue after Ctrl-C or a crash
 """
