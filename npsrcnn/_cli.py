@@ -138,17 +138,15 @@ def set_threads(n):
     """Use `n` threads in Numba kernels and in BLAS (NumPy's GEMM), for reproducible timings.
 
     Environment variables only take effect before NumPy loads its BLAS, so they are set for child
-    processes and, if NumPy is already imported, threadpoolctl (when installed) resizes the pool.
+    processes and, if NumPy is already imported, threadpoolctl resizes the pool. With n > 1 the
+    engine gives whole sub-batches and strips to n worker threads (npsrcnn.engine.parallel).
     """
     for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(n)
     if "numpy" in sys.modules:
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:
-            pass
-        else:
-            threadpool_limits(n)
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(n)
     from . import _jit  # noqa: F401  sets OMP_WAIT_POLICY=PASSIVE before the next line starts OpenMP's threads
 
     import numba

@@ -13,6 +13,7 @@ MATLAB models load as released with :meth:`SRCNN.from_mat` (SciPy) or converted 
 import json
 import math
 import re
+import threading
 from pathlib import Path
 
 import h5py
@@ -48,7 +49,7 @@ class SRCNN:
     Notes
     -----
     The engine computes in the dtype of ``params`` (float32; tests swap in float64 ones for
-    gradient checks). Not thread-safe: scratch buffers live in the model.
+    gradient checks). Scratch buffers live in the model, one set per thread.
     """
 
     def __init__(self, f1=9, f2=1, f3=5, n1=64, n2=32, seed=0, scale=None):
@@ -63,7 +64,7 @@ class SRCNN:
         }
         self.scale = None if scale is None else int(scale)
         self.config = None  # the training configuration read back by load(), if any
-        self._train_ws = engine.Workspace()
+        self._workspaces = {}
 
     # ---------------------------------------------------------------------------------- architecture
 
@@ -129,12 +130,19 @@ class SRCNN:
         # Sub-batches of MICRO_BATCH patches, gradients summed: the same result up to float rounding,
         # but each sub-batch's activations (~10 MB for 32 patches of 9-1-5) stay in cache between
         # layers. Measured, 9-1-5, batch 128, 2 threads: 58 ms -> 52 ms per loss_and_grads.
-        loss, grads = 0.0, {k: np.zeros_like(v) for k, v in p.items()}
-        for s in range(0, N, self.MICRO_BATCH):
-            xs, ys = x[s : s + self.MICRO_BATCH], np.asarray(y[s : s + self.MICRO_BATCH], dtype=dtype)
+        # With several threads, whole sub-batches go to worker threads (engine.parallel), and their
+        # losses and gradients are summed here in sub-batch order: the result does not depend on the
+        # number of threads.
+        y = np.asarray(y, dtype=dtype)
+
+        def part(s):
+            xs, ys = x[s : s + self.MICRO_BATCH], y[s : s + self.MICRO_BATCH]
             share = 1.0 if reduction == "sum" else xs.shape[0] / N  # mean over the batch, not the sub-batch
-            part, g = self._loss_and_grads(xs, ys, reduction, share)
-            loss += part
+            return self._loss_and_grads(xs, ys, reduction, share)
+
+        loss, grads = 0.0, {k: np.zeros_like(v) for k, v in p.items()}
+        for part_loss, g in engine.parallel.run(part, range(0, N, self.MICRO_BATCH)):
+            loss += part_loss
             for k in grads:
                 grads[k] += g[k]
         return loss, grads
@@ -146,7 +154,7 @@ class SRCNN:
     TRAIN_CHUNK_BYTES = 128 << 20
 
     def _loss_and_grads(self, x, y, reduction, share):
-        p, ws = self.params, self._train_ws
+        p, ws = self.params, self._workspace("train")
         N, _, H, W = x.shape
         kw = dict(ws=ws, chunk_bytes=self.TRAIN_CHUNK_BYTES)
         a1, c1 = engine.conv_forward_cm(x.reshape(1, N, H, W), p["w1"], p["b1"], relu=True, name="c1", **kw)
@@ -192,16 +200,27 @@ class SRCNN:
             raise ValueError(f"a {H}x{W} image is too small for a valid-padded {self.arch} network")
         Ho, Wo = H - t, W - t
         dtype = self.params["w1"].dtype
+        n_workers = engine.parallel.workers()
         if strip_rows is None:
             strip_rows = max(16, STRIP_BYTES // ((self.n1 + self.n2) * W * np.dtype(dtype).itemsize))
+            if n_workers > 1:  # two strips per worker at least, so that one on a busy core is not waited for
+                strip_rows = min(strip_rows, max(16, -(-Ho * N // (2 * n_workers))))
         out = np.empty((N, 1, Ho, Wo), np.float32)
-        ws = engine.Workspace()  # freed when predict returns
-        for n in range(N):
-            img = np.ascontiguousarray(x4[n, 0], dtype=dtype)
-            for o0 in range(0, Ho, strip_rows):
-                o1 = min(o0 + strip_rows, Ho)
-                out[n, 0, o0:o1] = self._forward_rows(img, o0, o1, padding, ws)
+        imgs = [np.ascontiguousarray(x4[n, 0], dtype=dtype) for n in range(N)]
+        wss = {}  # a workspace per thread, freed when predict returns
+
+        def strip(task):
+            n, o0 = task
+            o1 = min(o0 + strip_rows, Ho)
+            ws = wss.setdefault(threading.get_ident(), engine.Workspace())
+            out[n, 0, o0:o1] = self._forward_rows(imgs[n], o0, o1, padding, ws)
+
+        engine.parallel.run(strip, [(n, o0) for n in range(N) for o0 in range(0, Ho, strip_rows)], n_workers)
         return out[0, 0] if x.ndim == 2 else out
+
+    def _workspace(self, purpose):
+        """This thread's scratch buffers for `purpose` (one set per worker thread: see engine.parallel)."""
+        return self._workspaces.setdefault((purpose, threading.get_ident()), engine.Workspace())
 
     def _forward_rows(self, img, o0, o1, padding, ws):
         """Output rows [o0, o1) of one image (H, W): each layer computes only the rows the next needs.
@@ -343,7 +362,7 @@ class SRCNN:
         model.params = {k: np.ascontiguousarray(arrays[k], dtype=np.float32) for k in NAMES}
         model.scale = None if scale is None else int(scale)
         model.config = None
-        model._train_ws = engine.Workspace()
+        model._workspaces = {}
         assert _shapes(*shapes) == {k: model.params[k].shape for k in NAMES}
         return model
 

@@ -14,10 +14,12 @@ two equal. What the engine adds, and where:
                  adjoints (9-5-5's layer 2).
 - ``pointwise``  bias + ReLU, ReLU mask + bias gradient, ReLU, and the squared-error loss kernels.
 - ``workspace``  :class:`Workspace` (reused buffers) and the chunking that bounds memory.
+- ``parallel``   coarse-grained threads: whole sub-batches or strips per worker, results in task order.
 
 Each Numba kernel has a NumPy ``*_reference`` twin beside it. :mod:`npsrcnn.layers` is the public NCHW
 face of this package; :class:`npsrcnn.model.SRCNN` calls it directly.
 """
+from . import parallel
 from .conv import (METHODS, PADDINGS, STRATEGIES, choose_method, conv2d_backward, conv2d_forward,
                    conv_backward_cm, conv_forward_cm, to_cm)
 from .pointwise import REDUCTIONS, mse_loss, relu_backward, relu_forward

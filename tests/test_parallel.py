@@ -1,0 +1,107 @@
+"""engine.parallel: whole sub-batches and strips on worker threads, results independent of the workers.
+
+Each worker runs its tasks with one Numba thread and one BLAS thread, so a task computes exactly what
+it computes alone with one thread: the comparisons below are bit for bit (same GEMM shapes, same thread
+count; see ../shared/STYLE.md), except predict, whose strips (GEMM shapes) change with the workers.
+"""
+import threading
+
+import numba
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from npsrcnn import engine
+from npsrcnn.engine import parallel
+from npsrcnn.model import SRCNN
+
+
+def _batch(m, n=40, side=21, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, 1, side, side), dtype=np.float32)
+    y = rng.random((n, 1, side - 2 * m.border, side - 2 * m.border), dtype=np.float32)
+    return x, y
+
+
+def _one_thread_everywhere():
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    return before
+
+
+@pytest.mark.parametrize("arch", [(9, 1, 5), (9, 5, 5)])
+def test_training_step_on_workers_is_bit_identical_to_one_thread(arch, monkeypatch):
+    m = SRCNN(*arch, seed=3)
+    m.MICRO_BATCH = 8  # 5 sub-batches for 2 or 3 workers
+    x, y = _batch(m)
+    before = _one_thread_everywhere()
+    try:
+        with threadpool_limits(1, user_api="blas"):
+            loss1, g1 = m.loss_and_grads(x, y)
+    finally:
+        numba.set_num_threads(before)
+    for n in (2, 3):
+        monkeypatch.setattr(parallel, "workers", lambda n=n: n)
+        loss, g = m.loss_and_grads(x, y)
+        assert loss == loss1
+        for k in g1:
+            assert np.array_equal(g[k], g1[k]), (n, k)
+
+
+def test_workers_get_their_own_buffers_and_one_numba_thread(monkeypatch):
+    seen = []
+
+    def task(i):
+        seen.append((threading.get_ident(), numba.get_num_threads()))
+        return i * i
+
+    assert parallel.run(task, range(9), n_workers=2) == [i * i for i in range(9)]
+    assert {t for _, t in seen} == {1}
+    assert threading.get_ident() not in {ident for ident, _ in seen}
+    m = SRCNN(9, 5, 5, seed=0)
+    m.MICRO_BATCH = 4
+    monkeypatch.setattr(parallel, "workers", lambda: 2)
+    m.loss_and_grads(*_batch(m, n=16))
+    idents = {ident for (purpose, ident) in m._workspaces}
+    assert len(idents) >= 1 and threading.get_ident() not in idents
+
+
+def test_a_failing_task_raises_in_the_caller():
+    def task(i):
+        if i == 3:
+            raise ValueError("task 3 failed")
+        return i
+
+    with pytest.raises(ValueError, match="task 3 failed"):
+        parallel.run(task, range(6), n_workers=2)
+
+
+def test_blas_is_capped_during_a_parallel_call_and_restored_after():
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    outside = blas_threads()
+    inside = parallel.run(lambda _: blas_threads(), range(2), n_workers=2)
+    assert inside == [[1] * len(outside)] * 2
+    assert blas_threads() == outside
+
+
+def test_without_threadpoolctl_there_is_one_worker(monkeypatch):
+    monkeypatch.setattr(parallel, "_blas", False)
+    assert parallel.workers() == 1
+    assert parallel.run(lambda i: i + 1, range(3)) == [1, 2, 3]
+
+
+def test_predict_on_workers_equals_the_whole_image(monkeypatch):
+    m = SRCNN(9, 5, 5, seed=2)
+    img = np.random.default_rng(1).random((70, 45), dtype=np.float32)
+    whole = m.predict(img, strip_rows=10**6)
+    monkeypatch.setattr(parallel, "workers", lambda: 2)
+    for rows in (None, 5, 16):
+        np.testing.assert_allclose(m.predict(img, strip_rows=rows), whole, rtol=1e-5, atol=1e-6)
+    batch = np.stack([img, img[::-1]])[:, None]
+    out = m.predict(batch)
+    np.testing.assert_allclose(out[1, 0], m.predict(img[::-1].copy(), strip_rows=10**6), rtol=1e-5, atol=1e-6)
+    assert engine.parallel is parallel
