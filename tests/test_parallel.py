@@ -105,3 +105,24 @@ def test_predict_on_workers_equals_the_whole_image(monkeypatch):
     out = m.predict(batch)
     np.testing.assert_allclose(out[1, 0], m.predict(img[::-1].copy(), strip_rows=10**6), rtol=1e-5, atol=1e-6)
     assert engine.parallel is parallel
+
+
+@pytest.mark.parametrize("padding", ["valid", "replicate"])
+@pytest.mark.parametrize("k", [1, 5])
+def test_public_conv_splits_a_batch_into_sub_batches_on_workers(padding, k, monkeypatch):
+    from npsrcnn import layers as L
+    from npsrcnn.engine import conv
+
+    monkeypatch.setattr(parallel, "workers", lambda: 2)
+    monkeypatch.setattr(conv, "SUB_BATCH", 4)  # 11 images: sub-batches of 4, 4, 3
+    rng = np.random.default_rng(k)
+    x, w, b = rng.standard_normal((11, 6, 9, 10)), rng.standard_normal((5, 6, k, k)), rng.standard_normal(5)
+    out, cache = L.conv2d_forward(x, w, b, padding)
+    assert len(cache["parts"]) == 3
+    np.testing.assert_allclose(out, L.conv2d_forward_reference(x, w, b, padding), rtol=1e-10, atol=1e-10)
+    dout = rng.standard_normal(out.shape)
+    dx, dw, db = L.conv2d_backward(dout, cache)
+    want = L.conv2d_backward_reference(dout, x, w, padding)
+    for got, ref in zip((dx, dw, db), want):
+        np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-10)
+    assert L.conv2d_backward(dout, cache, need_dx=False)[0] is None

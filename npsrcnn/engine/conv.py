@@ -24,11 +24,14 @@ import os
 
 import numpy as np
 
-from . import taps, unfold, winograd, workspace
+from . import parallel, taps, unfold, winograd, workspace
 from .pointwise import as_float_array, bias_act_kernel, relu_mask_sum_kernel, row_sum_kernel
 from .workspace import Workspace, block, chunks, input_rows
 
 PADDINGS = ("valid", "zero", "replicate")
+# The NCHW functions split a batch into sub-batches of this many images, which run on worker threads
+# (engine.parallel) as SRCNN.loss_and_grads' do: few coarse tasks instead of many short parallel regions.
+SUB_BATCH = 32
 METHODS = ("auto", "im2col", "taps", "winograd2", "winograd4")
 WINOGRAD_TILES = {"winograd2": 2, "winograd4": 4}  # outputs per tile side, m of F(m x m, K x K)
 
@@ -53,7 +56,9 @@ def conv2d_forward(x, w, b, padding="valid", method="auto"):
     Returns
     -------
     out : ndarray, shape (N, F, Ho, Wo); Ho = H - KH + 1 for "valid", else H (likewise Wo)
-    cache : dict, for :func:`conv2d_backward` (the channel-major input, w, geometry, strategy)
+    cache : dict, for :func:`conv2d_backward` (the channel-major input, w, geometry, strategy; for a
+        batch of more than ``SUB_BATCH`` images, one such dict per sub-batch: they run on worker
+        threads, :mod:`npsrcnn.engine.parallel`)
 
     Notes
     -----
@@ -61,8 +66,20 @@ def conv2d_forward(x, w, b, padding="valid", method="auto"):
     """
     x = as_float_array(x, "x", 4)
     w, b = _check_wb(x, w, b)
-    out, cache = conv_forward_cm(to_cm(x), w, b, padding, method=method)
-    return to_cm(out), cache  # (F, N, ..) -> (N, F, ..): the same swap of the first two axes
+    starts = range(0, x.shape[0], SUB_BATCH)
+    if len(starts) == 1:
+        out, cache = conv_forward_cm(to_cm(x), w, b, padding, method=method)
+        return to_cm(out), cache  # (F, N, ..) -> (N, F, ..): the same swap of the first two axes
+    out = None
+
+    def part(n0):  # a sub-batch on a worker thread (engine.parallel), written into its rows of out
+        o, c = conv_forward_cm(to_cm(x[n0 : n0 + SUB_BATCH]), w, b, padding, method=method)
+        out[n0 : n0 + SUB_BATCH] = o.transpose(1, 0, 2, 3)
+        return c
+
+    Ho, Wo = _geometry(*x.shape[2:], *w.shape[2:], padding)[4:]
+    out = np.empty((x.shape[0], w.shape[0], Ho, Wo), x.dtype)
+    return out, dict(parts=parallel.run(part, starts), starts=starts, x_shape=x.shape, x_dtype=x.dtype)
 
 
 def conv2d_backward(dout, cache, need_dx=True):
@@ -87,9 +104,22 @@ def conv2d_backward(dout, cache, need_dx=True):
     dout over N, Ho, Wo``; dX, by strategy and padding, see :func:`_backward_im2col`,
     :func:`_backward_taps`, :func:`_backward_1x1`.
     """
-    dout = np.asarray(dout, dtype=cache["x"].dtype)
-    dx, dw, db = conv_backward_cm(to_cm(dout), cache, need_dx=need_dx)
-    return (None if dx is None else to_cm(dx)), dw, db
+    if "parts" not in cache:
+        dout = np.asarray(dout, dtype=cache["x"].dtype)
+        dx, dw, db = conv_backward_cm(to_cm(dout), cache, need_dx=need_dx)
+        return (None if dx is None else to_cm(dx)), dw, db
+    dout = np.asarray(dout, dtype=cache["x_dtype"])
+    dx = np.empty(cache["x_shape"], cache["x_dtype"]) if need_dx else None
+
+    def part(i):  # sub-batch i's gradients; dW and db are summed below in sub-batch order
+        n0 = cache["starts"][i]
+        dxi, dw, db = conv_backward_cm(to_cm(dout[n0 : n0 + SUB_BATCH]), cache["parts"][i], need_dx=need_dx)
+        if need_dx:
+            dx[n0 : n0 + SUB_BATCH] = dxi.transpose(1, 0, 2, 3)
+        return dw, db
+
+    grads = parallel.run(part, range(len(cache["parts"])))
+    return dx, sum(g[0] for g in grads[1:]) + grads[0][0], sum(g[1] for g in grads[1:]) + grads[0][1]
 
 
 def to_cm(a):
@@ -133,18 +163,10 @@ def conv_forward_cm(x, w, b, padding="valid", method="auto", relu=False, vpad=No
     cache : dict: x, w, the geometry (KH, KW, pt, pl, Ho, Wo, replicate), the strategy, the output
         (the ReLU mask), the forward's im2col columns when they were filled in one chunk, ws, name
     """
-    if padding not in PADDINGS:
-        raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
     ws = Workspace() if ws is None else ws
     C, N, H, W = x.shape
     F, _, KH, KW = w.shape
-    pt, pb = (0, 0) if padding == "valid" else ((KH - 1) // 2, KH - 1 - (KH - 1) // 2)
-    pl, pr = (0, 0) if padding == "valid" else ((KW - 1) // 2, KW - 1 - (KW - 1) // 2)
-    if vpad is not None:
-        pt, pb = vpad
-    Ho, Wo = H + pt + pb - KH + 1, W + pl + pr - KW + 1
-    if Ho < 1 or Wo < 1:
-        raise ValueError(f"a {KH}x{KW} kernel does not fit a {H}x{W} input with {padding} padding")
+    pt, pb, pl, pr, Ho, Wo = _geometry(H, W, KH, KW, padding, vpad)
     method = choose_method(method, C, F, KH, KW, N, H, W, Ho, Wo, pt + pb + pl + pr)
     out = ws.get(name + ".out", (F, N, Ho, Wo), x.dtype)
     cache = dict(x=x, w=w, method=method, relu=relu, out=out, cols=None, ws=ws, name=name,
@@ -153,6 +175,20 @@ def conv_forward_cm(x, w, b, padding="valid", method="auto", relu=False, vpad=No
     STRATEGIES[method][0](x, w, out, cache)  # out = the correlation, no bias yet
     bias_act_kernel(out.reshape(F, -1), b, relu)
     return out, cache
+
+
+def _geometry(H, W, KH, KW, padding, vpad=None):
+    """Padding (top, bottom, left, right) and output size (Ho, Wo) of a KHxKW correlation of HxW."""
+    if padding not in PADDINGS:
+        raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
+    pt, pb = (0, 0) if padding == "valid" else ((KH - 1) // 2, KH - 1 - (KH - 1) // 2)
+    pl, pr = (0, 0) if padding == "valid" else ((KW - 1) // 2, KW - 1 - (KW - 1) // 2)
+    if vpad is not None:
+        pt, pb = vpad
+    Ho, Wo = H + pt + pb - KH + 1, W + pl + pr - KW + 1
+    if Ho < 1 or Wo < 1:
+        raise ValueError(f"a {KH}x{KW} kernel does not fit a {H}x{W} input with {padding} padding")
+    return pt, pb, pl, pr, Ho, Wo
 
 
 def conv_backward_cm(dout, cache, need_dx=True):
