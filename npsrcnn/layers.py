@@ -20,10 +20,12 @@ relu_reference = lesson.relu_forward  # x -> (max(0, x), mask x > 0)
 def srcnn_loss_and_grads(params, x, y, reduction="caffe"):
     """SRCNN's loss and gradients composed from this module's public ops, as a user of the API writes it.
 
-    The chain of :func:`npsrcnn.lesson.network.srcnn_loss_and_grads` on the engine, every default kept
-    (layer 1's backward computes the image's gradient too). :meth:`npsrcnn.model.SRCNN.loss_and_grads`
-    computes the same with fused ReLUs, sub-batches and reused buffers; tests/test_layers.py holds the
-    two equal, and ``benchmarks/bench_engine.py --composed`` times this beside it.
+    The chain of :func:`npsrcnn.lesson.network.srcnn_loss_and_grads` on the engine, except that layer 1's
+    backward skips the image's gradient (``need_dx=False``), which nothing uses.
+    :meth:`npsrcnn.model.SRCNN.loss_and_grads` computes the same with fused ReLUs and reused buffers;
+    tests/test_layers.py holds the two equal, and ``benchmarks/bench_engine.py --composed`` times this
+    beside it. Each layer's output is a channel-major view that the next op takes without a copy, and
+    a batch of more than 32 runs as sub-batches on worker threads (:mod:`npsrcnn.engine.parallel`).
 
     Parameters
     ----------
@@ -44,7 +46,7 @@ def srcnn_loss_and_grads(params, x, y, reduction="caffe"):
     loss, dout = mse_loss(out, y, reduction)
     da2, dw3, db3 = conv2d_backward(dout, conv3)
     da1, dw2, db2 = conv2d_backward(relu_backward(da2, relu2), conv2)
-    _, dw1, db1 = conv2d_backward(relu_backward(da1, relu1), conv1)
+    _, dw1, db1 = conv2d_backward(relu_backward(da1, relu1), conv1, need_dx=False)
     return loss, dict(w1=dw1, b1=db1, w2=dw2, b2=db2, w3=dw3, b3=db3)
 
 

@@ -126,3 +126,29 @@ def test_public_conv_splits_a_batch_into_sub_batches_on_workers(padding, k, monk
     for got, ref in zip((dx, dw, db), want):
         np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-10)
     assert L.conv2d_backward(dout, cache, need_dx=False)[0] is None
+
+
+def test_layers_pass_channel_major_views_along_without_copies():
+    """conv2d_forward returns an NCHW view of its channel-major output; ReLU and the next conv take it
+    as it is (the composed step of the public API copies nothing between layers)."""
+    from npsrcnn import layers as L
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 1, 12, 12)).astype(np.float32)
+    w1, b1 = rng.standard_normal((6, 1, 3, 3)).astype(np.float32), np.zeros(6, np.float32)
+    w2, b2 = rng.standard_normal((4, 6, 3, 3)).astype(np.float32), np.zeros(4, np.float32)
+    z1, _ = L.conv2d_forward(x, w1, b1)
+    assert not z1.flags.c_contiguous and z1.transpose(1, 0, 2, 3).flags.c_contiguous
+    a1, relu1 = L.relu_forward(z1)
+    assert a1.strides == z1.strides and np.array_equal(a1, np.maximum(z1, 0))
+    assert np.shares_memory(L._to_cm(a1), a1)  # the next layer's channel-major input is a1 itself
+    z2, c2 = L.conv2d_forward(a1, w2, b2)
+    np.testing.assert_allclose(z2, L.conv2d_forward(np.ascontiguousarray(a1), w2, b2)[0], rtol=1e-6, atol=1e-6)
+    dz2 = rng.standard_normal(z2.shape).astype(np.float32)
+    da1 = L.conv2d_backward(dz2, c2)[0]
+    dz1 = L.relu_backward(da1, relu1)
+    assert np.array_equal(dz1, np.ascontiguousarray(da1) * (a1 > 0))
+    # any layout in, the same values out
+    xt = np.ascontiguousarray(z1.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    assert np.array_equal(L.relu_forward(xt)[0], np.maximum(z1, 0))
+    assert np.array_equal(L.relu_backward(xt, relu1), np.ascontiguousarray(z1) * (a1 > 0))

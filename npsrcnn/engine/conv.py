@@ -55,7 +55,9 @@ def conv2d_forward(x, w, b, padding="valid", method="auto"):
 
     Returns
     -------
-    out : ndarray, shape (N, F, Ho, Wo); Ho = H - KH + 1 for "valid", else H (likewise Wo)
+    out : ndarray, shape (N, F, Ho, Wo); Ho = H - KH + 1 for "valid", else H (likewise Wo). A view of a
+        channel-major (F, N, Ho, Wo) array: the next layer (and the ReLU between) reads it in that
+        layout with no copy; ``np.ascontiguousarray(out)`` gives a C-contiguous NCHW copy.
     cache : dict, for :func:`conv2d_backward` (the channel-major input, w, geometry, strategy; for a
         batch of more than ``SUB_BATCH`` images, one such dict per sub-batch: they run on worker
         threads, :mod:`npsrcnn.engine.parallel`)
@@ -64,22 +66,23 @@ def conv2d_forward(x, w, b, padding="valid", method="auto"):
     -----
     ``out[n, f, i, j] = b[f] + sum_{c,kh,kw} w[f, c, kh, kw] * xpad[n, c, i + kh, j + kw]``
     """
-    x = as_float_array(x, "x", 4)
+    x = as_float_array(x, "x", 4, contiguous=False)  # an earlier layer's output is a channel-major view
     w, b = _check_wb(x, w, b)
     starts = range(0, x.shape[0], SUB_BATCH)
     if len(starts) == 1:
         out, cache = conv_forward_cm(to_cm(x), w, b, padding, method=method)
-        return to_cm(out), cache  # (F, N, ..) -> (N, F, ..): the same swap of the first two axes
+        return out.transpose(1, 0, 2, 3), cache  # NCHW view of the channel-major output, no copy
     out = None
 
-    def part(n0):  # a sub-batch on a worker thread (engine.parallel), written into its rows of out
+    def part(n0):  # a sub-batch on a worker thread (engine.parallel), written into its images of out
         o, c = conv_forward_cm(to_cm(x[n0 : n0 + SUB_BATCH]), w, b, padding, method=method)
-        out[n0 : n0 + SUB_BATCH] = o.transpose(1, 0, 2, 3)
+        out[:, n0 : n0 + SUB_BATCH] = o
         return c
 
     Ho, Wo = _geometry(*x.shape[2:], *w.shape[2:], padding)[4:]
-    out = np.empty((x.shape[0], w.shape[0], Ho, Wo), x.dtype)
-    return out, dict(parts=parallel.run(part, starts), starts=starts, x_shape=x.shape, x_dtype=x.dtype)
+    out = np.empty((w.shape[0], x.shape[0], Ho, Wo), x.dtype)  # channel-major, seen as NCHW below
+    cache = dict(parts=parallel.run(part, starts), starts=starts, x_shape=x.shape, x_dtype=x.dtype)
+    return out.transpose(1, 0, 2, 3), cache
 
 
 def conv2d_backward(dout, cache, need_dx=True):
@@ -94,7 +97,8 @@ def conv2d_backward(dout, cache, need_dx=True):
 
     Returns
     -------
-    dx : ndarray, shape (N, C, H, W), or None
+    dx : ndarray, shape (N, C, H, W), or None; a channel-major view like the forward's output, in
+        the cache's buffers until the next backward with the same cache
     dw : ndarray, shape (F, C, KH, KW)
     db : ndarray, shape (F,)
 
@@ -107,19 +111,21 @@ def conv2d_backward(dout, cache, need_dx=True):
     if "parts" not in cache:
         dout = np.asarray(dout, dtype=cache["x"].dtype)
         dx, dw, db = conv_backward_cm(to_cm(dout), cache, need_dx=need_dx)
-        return (None if dx is None else to_cm(dx)), dw, db
+        return (None if dx is None else dx.transpose(1, 0, 2, 3)), dw, db
     dout = np.asarray(dout, dtype=cache["x_dtype"])
-    dx = np.empty(cache["x_shape"], cache["x_dtype"]) if need_dx else None
+    N, C, H, W = cache["x_shape"]
+    dx = np.empty((C, N, H, W), cache["x_dtype"]) if need_dx else None  # channel-major, seen as NCHW
 
     def part(i):  # sub-batch i's gradients; dW and db are summed below in sub-batch order
         n0 = cache["starts"][i]
         dxi, dw, db = conv_backward_cm(to_cm(dout[n0 : n0 + SUB_BATCH]), cache["parts"][i], need_dx=need_dx)
         if need_dx:
-            dx[n0 : n0 + SUB_BATCH] = dxi.transpose(1, 0, 2, 3)
+            dx[:, n0 : n0 + SUB_BATCH] = dxi
         return dw, db
 
     grads = parallel.run(part, range(len(cache["parts"])))
-    return dx, sum(g[0] for g in grads[1:]) + grads[0][0], sum(g[1] for g in grads[1:]) + grads[0][1]
+    dw = sum(g[0] for g in grads[1:]) + grads[0][0]
+    return (None if dx is None else dx.transpose(1, 0, 2, 3)), dw, sum(g[1] for g in grads[1:]) + grads[0][1]
 
 
 def to_cm(a):

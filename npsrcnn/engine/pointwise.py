@@ -65,19 +65,34 @@ def relu_forward(x):
     out : ndarray, same shape
     cache : the output (its sign is the mask the backward pass needs)
     """
-    x = np.ascontiguousarray(x)
-    out = np.empty_like(x)
-    _relu_kernel(x.reshape(-1), out.reshape(-1))
+    xt, order = memory_order(np.asarray(x))
+    out = np.empty_like(xt)
+    _relu_kernel(xt.reshape(-1), out.reshape(-1))
+    out = out.transpose(np.argsort(order))  # x's axes again, x's layout in memory
     return out, out
 
 
 def relu_backward(dout, cache):
     """Gradient of :func:`relu_forward`: ``dout * (out > 0)``; the subgradient at 0 is 0, as in PyTorch."""
-    out = cache
-    dout = np.ascontiguousarray(dout, dtype=out.dtype)
+    out, order = memory_order(cache)
+    dout = np.ascontiguousarray(np.asarray(dout, dtype=out.dtype).transpose(order))  # free in out's layout
     dx = np.empty_like(out)
     _relu_backward_kernel(dout.reshape(-1), out.reshape(-1), dx.reshape(-1))
-    return dx
+    return dx.transpose(np.argsort(order))
+
+
+def memory_order(a):
+    """`a` with its axes permuted so that it is C-contiguous, and the permutation.
+
+    The engine's NCHW functions return views of channel-major buffers (``a.transpose(1, 0, 2, 3)``);
+    elementwise kernels walk such a view in memory order, with no copy. An array that no permutation
+    makes contiguous is copied (permutation: the identity).
+    """
+    order = tuple(int(i) for i in np.argsort([-abs(st) for st in a.strides], kind="stable"))
+    t = a.transpose(order)
+    if t.flags.c_contiguous:
+        return t, order
+    return np.ascontiguousarray(a), tuple(range(a.ndim))
 
 
 @njit_parallel
@@ -143,11 +158,12 @@ def _sq_err_kernel(pred, target, grad_scale, dpred):
     return s
 
 
-def as_float_array(a, name, ndim=None):
-    """`a` as a C-contiguous float32 or float64 array (other dtypes become float32) of `ndim` dims."""
+def as_float_array(a, name, ndim=None, contiguous=True):
+    """`a` as a float32 or float64 array (other dtypes become float32) of `ndim` dims, C-contiguous
+    unless `contiguous` is False (then in whatever layout it has)."""
     a = np.asarray(a)
     if a.dtype not in (np.float32, np.float64):
         a = a.astype(np.float32)
     if ndim is not None and a.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimensions, got shape {a.shape}")
-    return np.ascontiguousarray(a)
+    return np.ascontiguousarray(a) if contiguous else a
