@@ -462,3 +462,19 @@ def test_init_from_starts_from_given_weights_and_checks_the_architecture(images,
     assert train_cli.main(bad) == 2
     assert_one_line_error(2, capsys.readouterr().err, "a 9-1-5 network with 64/32 channels, not 9-5-5")
     assert not (tmp_path / "bad").exists()
+
+
+def test_one_and_two_threads_train_the_same_network_bit_for_bit(images, tmp_path):
+    """Sub-batches run on worker threads with one Numba and one BLAS thread each (engine.parallel), so
+    `--threads` changes the speed, not the result."""
+    outs = []
+    for threads in ("1", "2"):
+        out = tmp_path / f"t{threads}"
+        p = run_cli(args_for(images, out, "--arch", "9-5-5", "--recipe", "fast", "--epochs", "2", "--batch-size", "48",
+                             "--scale-aug", "none", "--threads", threads, "--cache-dir", str(tmp_path / "cache")))
+        assert p.wait(timeout=240) == 0, p.stderr.read()
+        outs.append(out)
+    a, b = final_params(outs[0]), final_params(outs[1])
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    losses = [[r[2] for r in epoch_records(out)] for out in outs]  # (epoch, step, loss, val_psnr)
+    assert losses[0] == losses[1] and len(losses[0]) == 2

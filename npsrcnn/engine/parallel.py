@@ -40,20 +40,20 @@ def workers():
 def run(fn, tasks, n_workers=None):
     """``[fn(t) for t in tasks]``, the tasks spread over worker threads; results in task order.
 
-    With one worker (or one task) the tasks run here, in order, with the caller's thread settings
-    (so a lone task still uses every thread inside its kernels). Otherwise each worker runs its tasks
-    with one Numba thread, and BLAS is capped at one thread until all are done. `fn` must release the
-    GIL for most of its time (Numba kernels are compiled ``nogil``; NumPy's GEMMs release it) and must
-    not share writable buffers between tasks.
+    With one worker the tasks run here, in order, with the caller's thread settings. Otherwise each of
+    min(workers, tasks) worker threads runs tasks with one Numba thread, and BLAS is capped at one
+    thread until all are done: even a lone task then computes exactly what it computes at one thread,
+    so results never depend on the thread count. `fn` must release the GIL for most of its time (Numba
+    kernels are compiled ``nogil``; NumPy's GEMMs release it) and must not share writable buffers
+    between tasks.
     """
     tasks = list(tasks)
     n = workers() if n_workers is None else n_workers
-    n = min(n, len(tasks))
-    if n <= 1:
+    if n <= 1 or not tasks:
         return [fn(t) for t in tasks]
     blas = _blas_controller()
     with blas.limit(limits=1, user_api="blas") if blas is not None else contextlib.nullcontext():
-        return list(_pool(n).map(fn, tasks))
+        return list(_pool(min(n, len(tasks))).map(fn, tasks))
 
 
 def _pool(n):
