@@ -146,15 +146,14 @@ def _row_transform_kernel(x, BT, m, Nb, n0, row_off, col_off, replicate, R):
         ln = np.empty((m, Wq * Nb), R.dtype)  # the padded row by column phase, image last (scratch)
         if y < 0 or (not replicate and (col_off < 0 or col_off + Wq * m > W)):
             ln[:] = 0  # some reads are zero padding
-        if y >= 0:
-            for n in range(Nb):
-                row = x[c, n0 + n, y]
-                for ph in range(m):
-                    dst = ln[ph]
-                    for q in range(Wq):
-                        xc = _src(col_off + q * m + ph, W, replicate)
-                        if xc >= 0:
-                            dst[q * Nb + n] = row[xc]
+        if y >= 0:  # image innermost: contiguous writes, reads from the Nb rows (in L1 after the first)
+            for ph in range(m):
+                dst = ln[ph]
+                for q in range(Wq):
+                    xc = _src(col_off + q * m + ph, W, replicate)
+                    if xc >= 0:
+                        for n in range(Nb):
+                            dst[q * Nb + n] = x[c, n0 + n, y, xc]
         acc = np.empty(L, R.dtype)
         for b in range(A):  # R[b] = sum_j BT[b, j] (value j of every tile): one contiguous run per j
             acc[:] = 0
@@ -219,14 +218,13 @@ def _row_transform_adjoint_kernel(dR, BT, m, Nb, n0, row_off, col_off, replicate
                 src = dR[yp, c, b]
                 for j in range(A):
                     _axpy(BT[b, j], src, ln[j % m, (j // m) * Nb :])
-            for n in range(Nb):
-                row = dx[c, n0 + n, y]
-                for ph in range(m):
-                    src = ln[ph]
-                    for q in range(Wq):
-                        xc = _src(col_off + q * m + ph, W, replicate)
-                        if xc >= 0:
-                            row[xc] += src[q * Nb + n]
+            for ph in range(m):  # per pixel the same order of additions as image-outermost, faster
+                src = ln[ph]
+                for q in range(Wq):
+                    xc = _src(col_off + q * m + ph, W, replicate)
+                    if xc >= 0:
+                        for n in range(Nb):
+                            dx[c, n0 + n, y, xc] += src[q * Nb + n]
 
 
 def row_transform_adjoint_reference(dR, BT, m, Tw, H, W, row_off, col_off, replicate):
