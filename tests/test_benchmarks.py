@@ -67,3 +67,9 @@ def test_conv_methods_quick_times_every_variant():
     assert all(r["median_ms"] > 0 and r["runs"] >= 1 for r in out["results"].values())
     out = json.loads(run_script("conv_methods.py", "--quick", "--json", "--step", "9-5-5"))
     assert len(out["results"]) == 4 and any("without Winograd" in k for k in out["results"])
+
+
+def test_winograd_kernels_times_every_transform_and_gemm():
+    out = json.loads(run_script("winograd_kernels.py", "--quick", "--json"))
+    assert {"row transform (pad, BT on rows)", "row adjoint", "GEMMs M = U @ V"} <= set(out["ms"])
+    assert out["gemms_ms"] > 0 and out["transforms_ms"] > 0
