@@ -1,0 +1,112 @@
+"""The training ablation of docs/training.md: the paper recipe against each lever, Set5 x3 PSNR per minute.
+
+    python docs/ablation.py commands               # the training commands (run them one after another)
+    python docs/ablation.py plot --runs RUNS_DIR   # copy each run's log into docs/ablation/, then plot
+
+Every run is 9-1-5 x3 on T91 less the 5 held-out images, ``--threads 1``, about 6,000 steps of 128
+patches (40 epochs without the downscaled copies, 12 with them), Set5 logged per epoch with
+``--report-dir`` for the curves only. ``plot`` reads ``docs/ablation/<name>.jsonl`` (the runs' own
+``log.jsonl``, committed: a few KB) and writes ``docs/figures/ablation.png`` and the table printed.
+
+Minutes are each run's steps times the training step's time of its architecture measured on a quiet
+machine at 1 thread (``STEP_SECONDS`` below, from ``python benchmarks/bench_engine.py --threads 1
+--no-torch --no-jit``): the runs themselves shared the 2 cores with a second training and were paused
+for benchmarks, so their own clocks (``seconds``, printed beside) do not compare levers. Every lever
+here costs the same per step within an architecture (the augmentations are a per-batch copy).
+"""
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+LOGS = REPO / "docs" / "ablation"
+
+# Seconds per training step of 128 patches at 1 thread, quiet machine (see the docstring): 128 / the
+# patches/s of `python benchmarks/bench_engine.py --threads 1 --no-jit` (2,554 for 9-1-5, 579 for 9-5-5;
+# docs/engine.md#speed).
+STEP_SECONDS = {"9-1-5": 128 / 2554, "9-5-5": 128 / 579}
+
+# name, what changes from the paper recipe, flags
+RUNS = [
+    ("paper", "paper recipe (He init, momentum SGD 1e-4, constant, no augmentation)", "--recipe paper --epochs 40"),
+    ("paper-init", "paper recipe with the paper's init N(0, 1e-3^2)", "--recipe paper --init paper --epochs 40"),
+    ("adam", "+ Adam 1e-3", "--recipe paper --optimizer adam --lr 1e-3 --epochs 40"),
+    ("cosine", "+ cosine schedule, 200 warm-up steps", "--recipe paper --schedule cosine --lr-floor 0.01 --warmup 200 --epochs 40"),
+    ("dihedral", "+ flips/rotations per patch", "--recipe paper --augment dihedral --epochs 40"),
+    ("scaleaug", "+ downscaled copies 0.9-0.6", "--recipe paper --scale-aug 0.9,0.8,0.7,0.6 --epochs 12"),
+    ("fast", "fast recipe (all of the above)", "--recipe fast --epochs 12"),
+    ("fast-noscale", "fast recipe without the downscaled copies", "--recipe fast --scale-aug none --epochs 40"),
+    ("fast-955", "fast recipe, 9-5-5", "--recipe fast --arch 9-5-5 --epochs 12"),
+]
+COMMON = "npsrcnn train --scale 3 --threads 1 --report-dir data/Set5 --no-progress"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("what", choices=["commands", "plot"])
+    p.add_argument("--runs", type=Path, help="plot: folder holding <name>/log.jsonl of each run (copied into docs/ablation/)")
+    p.add_argument("--out", type=Path, default=REPO / "docs" / "figures" / "ablation.png")
+    a = p.parse_args(argv)
+    if a.what == "commands":
+        for name, _, flags in RUNS:
+            print(f"{COMMON} {flags} --out runs/abl/{name}")
+        return 0
+    if a.runs:
+        LOGS.mkdir(exist_ok=True)
+        for name, _, _ in RUNS:
+            if (a.runs / name / "log.jsonl").is_file():
+                shutil.copyfile(a.runs / name / "log.jsonl", LOGS / f"{name}.jsonl")
+    curves = {}
+    for name, label, flags in RUNS:
+        path = LOGS / f"{name}.jsonl"
+        if not path.is_file():
+            print(f"note: {path} missing, {name} left out")
+            continue
+        arch = "9-5-5" if "--arch 9-5-5" in flags else "9-1-5"
+        curves[name] = (label, _curve([json.loads(line) for line in path.read_text().splitlines() if line.strip()],
+                                      STEP_SECONDS[arch]))
+    print("| run | steps | minutes | its own seconds | Set5 x3 PSNR (dB) | held-out PSNR (dB) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, (label, c) in curves.items():
+        print(f"| {label} | {c['steps'][-1]:,} | {c['minutes'][-1]:.1f} | {c['seconds']:.0f} | "
+              f"{c['report'][-1]:.2f} | {c['val'][-1]:.2f} |")
+    _plot(a.out, curves)
+    return 0
+
+
+def _curve(history, step_seconds):
+    steps = [h["step"] for h in history]
+    return dict(steps=steps, minutes=[n * step_seconds / 60 for n in steps], seconds=history[-1]["seconds"],
+                report=[h["report_psnr"] for h in history], val=[h["val_psnr"] for h in history],
+                bicubic=history[-1].get("report_bicubic_psnr"))
+
+
+def _plot(path, curves):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.8))
+    for name, (label, c) in curves.items():
+        ax.plot(c["minutes"], c["report"], label=label, lw=2.2 if name in ("paper", "fast") else 1.2)
+    bic = next((c["bicubic"] for _, c in curves.values() if c["bicubic"]), None)
+    if bic:
+        ax.axhline(bic, color="0.5", ls=":", lw=1)
+        ax.text(0.05, bic + 0.03, f"bicubic {bic:.2f}", color="0.4", fontsize=8, transform=ax.get_yaxis_transform())
+    ax.set_xlabel("minutes of training steps at 1 thread (quiet 2-core VM; log scale)")
+    ax.set_ylabel("Set5 x3 PSNR (dB), logged per epoch")
+    ax.set_xscale("log")
+    ax.set_ylim(bottom=min([bic or 99] + [c["report"][-1] for _, c in curves.values()]) - 0.4)
+    ax.grid(alpha=0.3)
+    ax.set_ylim(top=max(c["report"][-1] for _, c in curves.values()) + 1.0)
+    ax.legend(fontsize=7, loc="upper left", ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=72)
+    print(f"wrote {path} ({path.stat().st_size // 1024} KB)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
