@@ -49,7 +49,7 @@ def test_upscale_weights_by_name_from_another_folder(tmp_path):
     r = run_python("-m", "npsrcnn", "upscale", "in.png", "-o", "out.png", "--scale", "3", "--weights", "x3",
                    cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert "9-1-5 weights x3 (shipped)" in r.stderr
+    assert f"{SRCNN.load(pretrained.shipped_weights(3)).arch} weights x3 (shipped)" in r.stderr
     want = upscale.upscale_image(np.asarray(Image.open(src)), SRCNN.load(pretrained.shipped_weights(3)), 3)
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "out.png")), want)
 
@@ -91,7 +91,7 @@ def two_images(tmp_path_factory):
 def test_evaluate_defaults_to_the_shipped_weights_of_its_scale(two_images, capsys):
     assert evaluate.main(["--dataset", str(two_images), "--scale", "2", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["weights"] == "x2 (shipped)" and result["arch"] == "9-1-5"
+    assert result["weights"] == "x2 (shipped)" and result["arch"] == SRCNN.load(pretrained.shipped_weights(2)).arch
     direct = evaluate.evaluate_dataset(SRCNN.load(pretrained.shipped_weights(2)), two_images, 2)
     assert result["srcnn_psnr"] == direct["srcnn_psnr"]
     assert evaluate.main(["--dataset", str(two_images), "--scale", "2", "--weights", "x2", "--json"]) == 0
