@@ -39,7 +39,11 @@ RUNS = [
     ("fast", "fast recipe (all of the above)", "--recipe fast --epochs 12"),
     ("fast-noscale", "fast recipe without the downscaled copies", "--recipe fast --scale-aug none --epochs 40"),
     ("fast-955", "fast recipe, 9-5-5", "--recipe fast --arch 9-5-5 --epochs 12"),
+    # longer runs: the previous shipped x3 (9-1-5) and the new one (9-5-5), from their own logs
+    ("fast-40", "fast recipe, 40 epochs (9-1-5 x3 shipped before)", "--recipe fast --epochs 40"),
+    ("fast-955-56", "fast recipe, 9-5-5, 56 epochs (x3 shipped)", "--recipe fast --arch 9-5-5 --epochs 56"),
 ]
+LONG_RUNS = ("fast-40", "fast-955-56")  # logs copied from the shipped weights' runs, not re-run here
 COMMON = "npsrcnn train --scale 3 --threads 1 --report-dir data/Set5 --no-progress"
 
 
@@ -51,7 +55,10 @@ def main(argv=None):
     a = p.parse_args(argv)
     if a.what == "commands":
         for name, _, flags in RUNS:
-            print(f"{COMMON} {flags} --out runs/abl/{name}")
+            if name in LONG_RUNS:
+                print(f"# {name}: a shipped x3 run's own log (docs/training.md, 'Shipped weights', and git history): {flags}")
+            else:
+                print(f"{COMMON} {flags} --out runs/abl/{name}")
         return 0
     if a.runs:
         LOGS.mkdir(exist_ok=True)
@@ -91,7 +98,9 @@ def _plot(path, curves):
 
     fig, ax = plt.subplots(figsize=(8, 4.8))
     for name, (label, c) in curves.items():
-        ax.plot(c["minutes"], c["report"], label=label, lw=2.2 if name in ("paper", "fast") else 1.2)
+        ax.plot(c["minutes"], c["report"], label=label, lw=2.2 if name in ("paper", "fast", "fast-955-56") else 1.2,
+                ls="--" if name in ("fast-40", "fast-955-56") else "-",
+                color={"fast-40": "tab:cyan", "fast-955-56": "black"}.get(name))
     bic = next((c["bicubic"] for _, c in curves.values() if c["bicubic"]), None)
     if bic:
         ax.axhline(bic, color="0.5", ls=":", lw=1)
