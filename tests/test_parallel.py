@@ -152,3 +152,17 @@ def test_layers_pass_channel_major_views_along_without_copies():
     xt = np.ascontiguousarray(z1.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
     assert np.array_equal(L.relu_forward(xt)[0], np.maximum(z1, 0))
     assert np.array_equal(L.relu_backward(xt, relu1), np.ascontiguousarray(z1) * (a1 > 0))
+
+
+def test_workers_take_the_callers_floating_point_error_settings():
+    """np.errstate is per thread: training silences overflow warnings around a diverging step, and the
+    workers that run its sub-batches must do the same (and raise where the caller asked to raise)."""
+    import warnings
+
+    big = np.full((4, 4), 1e30, np.float32)
+    with np.errstate(over="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = parallel.run(lambda _: big * big, range(3), n_workers=2)
+    assert all(np.isinf(o).all() for o in out)
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+        parallel.run(lambda _: big * big, range(3), n_workers=2)

@@ -22,6 +22,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
+import numpy as np
 
 _lock = threading.Lock()
 _pools = {}
@@ -51,9 +52,15 @@ def run(fn, tasks, n_workers=None):
     n = workers() if n_workers is None else n_workers
     if n <= 1 or not tasks:
         return [fn(t) for t in tasks]
+    err = np.geterr()  # np.errstate is per thread: the workers take the caller's settings
+
+    def call(task):
+        with np.errstate(**err):
+            return fn(task)
+
     blas = _blas_controller()
     with blas.limit(limits=1, user_api="blas") if blas is not None else contextlib.nullcontext():
-        return list(_pool(min(n, len(tasks))).map(fn, tasks))
+        return list(_pool(min(n, len(tasks))).map(call, tasks))
 
 
 def _pool(n):
@@ -73,7 +80,6 @@ def _threading_layer():
         return numba.threading_layer()
     except ValueError:  # no parallel kernel has run yet: run a tiny one so that the layer is chosen
         from .pointwise import relu_forward
-        import numpy as np
 
         relu_forward(np.zeros((1, 1, 1, 1), np.float32))
         return numba.threading_layer()
