@@ -166,3 +166,18 @@ def test_workers_take_the_callers_floating_point_error_settings():
     assert all(np.isinf(o).all() for o in out)
     with np.errstate(over="raise"), pytest.raises(FloatingPointError):
         parallel.run(lambda _: big * big, range(3), n_workers=2)
+
+
+@pytest.mark.parametrize("arch", [(9, 1, 5), (9, 5, 5)])
+def test_predict_on_workers_is_bit_identical_to_one_thread(arch, monkeypatch):
+    """predict's strips do not depend on the thread count, and each runs at one thread on a worker."""
+    m = SRCNN(*arch, seed=4)
+    img = np.random.default_rng(2).random((150, 90), dtype=np.float32)
+    before = _one_thread_everywhere()
+    try:
+        with threadpool_limits(1, user_api="blas"):
+            alone = m.predict(img)
+    finally:
+        numba.set_num_threads(before)
+    monkeypatch.setattr(parallel, "workers", lambda: 2)
+    assert np.array_equal(m.predict(img), alone)
