@@ -4,11 +4,12 @@
     python docs/ablation.py plot --runs RUNS_DIR   # copy each run's log into docs/ablation/, then plot
 
 Every run is 9-1-5 x3 on T91 less the 5 held-out images, ``--threads 1``, about 6,000 steps of 128
-patches (40 epochs without the downscaled copies, 12 with them), Set5 logged per epoch with
+patches (40 epochs without the downscaled copies, 12 with them; the larger-patch runs take about
+6,000 steps of 64 or 32 patches, each step costing about as much), Set5 logged per epoch with
 ``--report-dir`` for the curves only. ``plot`` reads ``docs/ablation/<name>.jsonl`` (the runs' own
 ``log.jsonl``, committed: a few KB) and writes ``docs/figures/ablation.png`` and the table printed.
 
-Minutes are each run's steps times the training step's time of its architecture measured on a quiet
+Minutes are each run's steps times the training step's time of its shape measured on a quiet
 machine at 1 thread (``STEP_SECONDS`` below, from ``python benchmarks/bench_engine.py --threads 1
 --no-torch --no-jit``): the runs themselves shared the 2 cores with a second training and were paused
 for benchmarks, so their own clocks (``seconds``, printed beside) do not compare levers. Every lever
@@ -23,10 +24,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 LOGS = REPO / "docs" / "ablation"
 
-# Seconds per training step of 128 patches at 1 thread, quiet machine (see the docstring): 128 / the
-# patches/s of `python benchmarks/bench_engine.py --threads 1 --no-jit` (2,554 for 9-1-5, 579 for 9-5-5;
-# docs/engine.md#speed).
-STEP_SECONDS = {"9-1-5": 128 / 2554, "9-5-5": 128 / 579}
+# Seconds per training step at 1 thread, quiet machine (see the docstring), by (arch, patch side, batch):
+# batch / the patches/s of `python benchmarks/bench_engine.py --threads 1 --no-jit` (2,554 for 9-1-5,
+# 579 for 9-5-5; docs/engine.md#speed), and for the larger patches `... --no-torch --only train
+# --arch 9-1-5 --patch P --batch B` (1,091 patches/s for 45/64, 568 for 57/32; the same command gave
+# 2,548 for 33/128 in that session).
+STEP_SECONDS = {("9-1-5", 33, 128): 128 / 2554, ("9-5-5", 33, 128): 128 / 579,
+                ("9-1-5", 45, 64): 64 / 1091, ("9-1-5", 57, 32): 32 / 568}
 
 # name, what changes from the paper recipe, flags
 RUNS = [
@@ -38,6 +42,8 @@ RUNS = [
     ("scaleaug", "+ downscaled copies 0.9-0.6", "--recipe paper --scale-aug 0.9,0.8,0.7,0.6 --epochs 12"),
     ("fast", "fast recipe (all of the above)", "--recipe fast --epochs 12"),
     ("fast-noscale", "fast recipe without the downscaled copies", "--recipe fast --scale-aug none --epochs 40"),
+    ("fast-p45", "fast recipe, 45x45 patches, batch 64", "--recipe fast --patch-size 45 --batch-size 64 --epochs 7"),
+    ("fast-p57", "fast recipe, 57x57 patches, batch 32", "--recipe fast --patch-size 57 --batch-size 32 --epochs 4"),
     ("fast-955", "fast recipe, 9-5-5", "--recipe fast --arch 9-5-5 --epochs 12"),
     # longer runs: the previous shipped x3 (9-1-5) and the new one (9-5-5), from their own logs
     ("fast-40", "fast recipe, 40 epochs (9-1-5 x3 shipped before)", "--recipe fast --epochs 40"),
@@ -71,9 +77,8 @@ def main(argv=None):
         if not path.is_file():
             print(f"note: {path} missing, {name} left out")
             continue
-        arch = "9-5-5" if "--arch 9-5-5" in flags else "9-1-5"
         curves[name] = (label, _curve([json.loads(line) for line in path.read_text().splitlines() if line.strip()],
-                                      STEP_SECONDS[arch]))
+                                      STEP_SECONDS[_shape(flags)]))
     print("| run | steps | minutes | its own seconds | Set5 x3 PSNR (dB) | held-out PSNR (dB) |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, (label, c) in curves.items():
@@ -81,6 +86,13 @@ def main(argv=None):
               f"{c['report'][-1]:.2f} | {c['val'][-1]:.2f} |")
     _plot(a.out, curves)
     return 0
+
+
+def _shape(flags):
+    """(arch, patch side, batch) of a run's flags, the recipe's 9-1-5, 33 and 128 unless given."""
+    words = flags.split()
+    get = lambda flag, default: words[words.index(flag) + 1] if flag in words else default
+    return get("--arch", "9-1-5"), int(get("--patch-size", 33)), int(get("--batch-size", 128))
 
 
 def _curve(history, step_seconds):
@@ -110,10 +122,10 @@ def _plot(path, curves):
     ax.set_xscale("log")
     ax.set_ylim(bottom=min([bic or 99] + [c["report"][-1] for _, c in curves.values()]) - 0.4)
     ax.grid(alpha=0.3)
-    ax.set_ylim(top=max(c["report"][-1] for _, c in curves.values()) + 1.0)
-    ax.legend(fontsize=7, loc="upper left", ncol=2)
+    ax.set_ylim(top=max(c["report"][-1] for _, c in curves.values()) + 0.2)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
     fig.tight_layout()
-    fig.savefig(path, dpi=72)
+    fig.savefig(path, dpi=72, bbox_inches="tight")
     print(f"wrote {path} ({path.stat().st_size // 1024} KB)")
 
 
