@@ -13,7 +13,8 @@ Minutes are each run's steps times the training step's time of its shape measure
 machine at 1 thread (``STEP_SECONDS`` below, from ``python benchmarks/bench_engine.py --threads 1
 --no-torch --no-jit``): the runs themselves shared the 2 cores with a second training and were paused
 for benchmarks, so their own clocks (``seconds``, printed beside) do not compare levers. Every lever
-here costs the same per step within an architecture (the augmentations are a per-batch copy).
+here costs the same per step within an architecture and patch shape (the augmentations are a
+per-batch copy).
 """
 import argparse
 import json
@@ -121,12 +122,11 @@ def _plot(path, curves):
     ax.set_xlabel("minutes of training steps at 1 thread (quiet 2-core VM; log scale)")
     ax.set_ylabel("Set5 x3 PSNR (dB), logged per epoch")
     ax.set_xscale("log")
-    ax.set_ylim(bottom=min([bic or 99] + [c["report"][-1] for _, c in curves.values()]) - 0.4)
+    ends = [c["report"][-1] for _, c in curves.values()]
+    ax.set_ylim(min([bic or 99] + ends) - 0.4, max(ends) + 0.2)
     ax.grid(alpha=0.3)
-    ax.set_ylim(top=max(c["report"][-1] for _, c in curves.values()) + 0.2)
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=72, bbox_inches="tight")
+    fig.savefig(path, dpi=72, bbox_inches="tight")  # "tight": the legend sits below the axes
     print(f"wrote {path} ({path.stat().st_size // 1024} KB)")
 
 
