@@ -14,9 +14,13 @@ import numpy as np
 from ._jit import njit
 
 
-def paper_learning_rates(lr=1e-4):
-    """Per-parameter learning rates of the paper: `lr` for w1 and w2, lr / 10 for b1, b2, w3, b3."""
-    return dict(w1=lr, b1=lr / 10, w2=lr, b2=lr / 10, w3=lr / 10, b3=lr / 10)
+def paper_learning_rates(lr=1e-4, ratio=0.1):
+    """Per-parameter learning rates of the paper: `lr` for w1 and w2, ``lr * ratio`` for b1, b2, w3, b3.
+
+    The paper's ratio is 0.1 (``lr / 10``, computed as a division so that rates match earlier runs).
+    """
+    small = lr / 10 if ratio == 0.1 else lr * ratio
+    return dict(w1=lr, b1=small, w2=lr, b2=small, w3=small, b3=small)
 
 
 class _Optimizer:

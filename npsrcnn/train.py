@@ -46,14 +46,15 @@ PHOTOS_VAL = ("chelsea.png", "moon.png", "motorcycle_right.png")
 CHECKPOINT, MODEL, LOG, PLOT = "checkpoint.h5", "model.h5", "log.jsonl", "training.png"
 # Flags that must match when resuming (the others, like --epochs, may change).
 RESUME_KEYS = ("arch", "n1", "n2", "scale", "batch_size", "lr", "momentum", "loss", "init", "init_from", "seed",
-               "stride",
-               "optimizer", "schedule", "warmup", "lr_floor", "augment", "scale_aug", "patch_size", "val_images")
+               "stride", "optimizer", "lr_ratio", "schedule", "warmup", "lr_floor", "augment", "scale_aug",
+               "patch_size", "val_images")
 # Named recipes: the defaults of the flags below that are None. docs/training.md measures each lever.
 RECIPES = {
-    "paper": dict(arch="9-1-5", epochs=20, batch_size=128, optimizer="sgd", lr=None, schedule="constant",
-                  warmup=0, lr_floor=0.0, augment="none", scale_aug="none", patch_size=33),
-    "fast": dict(arch="9-1-5", epochs=40, batch_size=128, optimizer="adam", lr=1e-3, schedule="cosine",
-                 warmup=200, lr_floor=0.01, augment="dihedral", scale_aug="0.9,0.8,0.7,0.6", patch_size=33),
+    "paper": dict(arch="9-1-5", epochs=20, batch_size=128, optimizer="sgd", lr=None, lr_ratio=0.1,
+                  schedule="constant", warmup=0, lr_floor=0.0, augment="none", scale_aug="none", patch_size=33),
+    "fast": dict(arch="9-1-5", epochs=40, batch_size=128, optimizer="adam", lr=1e-3, lr_ratio=0.1,
+                 schedule="cosine", warmup=200, lr_floor=0.01, augment="dihedral", scale_aug="0.9,0.8,0.7,0.6",
+                 patch_size=33),
 }
 
 
@@ -69,8 +70,10 @@ def build_parser(prog=PROG):
     p.add_argument("--batch-size", type=int, metavar="N", help="patches per step (recipe)")
     p.add_argument("--optimizer", choices=("sgd", "adam"), help="momentum SGD (Caffe's) or Adam (recipe)")
     p.add_argument("--lr", type=float, metavar="LR",
-                   help="rate of w1 and w2; b1, b2, w3, b3 get lr/10 (recipe; paper: 1e-4 for --loss caffe, "
+                   help="rate of w1 and w2; b1, b2, w3, b3 get lr x --lr-ratio (recipe; paper: 1e-4 for --loss caffe, "
                         "220.5x that for mean)")
+    p.add_argument("--lr-ratio", type=float, metavar="F",
+                   help="rate of b1, b2, w3 and b3 as a fraction of --lr (recipe; the paper's 0.1)")
     p.add_argument("--schedule", choices=("constant", "step", "cosine"),
                    help="learning-rate schedule over the run: step = x0.1 at 50%% and 75%% (recipe)")
     p.add_argument("--warmup", type=int, metavar="N", help="steps of linear learning-rate warm-up (recipe)")
@@ -325,6 +328,8 @@ def resolve_config(args):
         v["lr"] = 1e-4 if args.loss == "caffe" else 1e-4 * 220.5
     if not v["lr"] > 0:
         raise UserError("--lr must be positive")
+    if not 0 < v["lr_ratio"] <= 10:
+        raise UserError("--lr-ratio must be in (0, 10]")
     if v["warmup"] < 0 or not 0 <= v["lr_floor"] <= 1:
         raise UserError("--warmup must be >= 0 and --lr-floor between 0 and 1")
     try:
@@ -337,6 +342,7 @@ def resolve_config(args):
                         f"(it trims {border} pixels per side)")
     return dict(recipe=args.recipe, arch=f"{f1}-{f2}-{f3}", n1=args.n1, n2=args.n2, scale=args.scale,
                 epochs=v["epochs"], batch_size=v["batch_size"], optimizer=v["optimizer"], lr=v["lr"],
+                lr_ratio=v["lr_ratio"],
                 schedule=v["schedule"], warmup=v["warmup"], lr_floor=v["lr_floor"], momentum=args.momentum,
                 loss=args.loss, init=args.init, init_from=args.init_from, augment=v["augment"],
                 scale_aug=",".join(f"{f:g}" for f in factors) or "none", patch_size=v["patch_size"],
@@ -438,7 +444,7 @@ def train(args, cfg, out, prog=PROG):
     if steps_per_epoch < 1:
         raise _too_few(h5, n_patches, cfg["batch_size"])
 
-    lrs = paper_learning_rates(cfg["lr"])
+    lrs = paper_learning_rates(cfg["lr"], cfg["lr_ratio"])
     opt = make_optimizer(cfg, model.params, lrs)
     if opt_state is not None:
         opt.load_state_dict(opt_state)

@@ -33,6 +33,8 @@ def test_momentum_accumulates_like_caffe():
 def test_paper_learning_rates():
     assert paper_learning_rates() == dict(w1=1e-4, b1=1e-5, w2=1e-4, b2=1e-5, w3=1e-5, b3=1e-5)
     assert paper_learning_rates(1e-3)["w3"] == pytest.approx(1e-4)
+    rates = paper_learning_rates(1e-3, ratio=0.5)  # --lr-ratio: the biases and the last layer move together
+    assert rates["w1"] == rates["w2"] == 1e-3 and {rates[k] for k in ("b1", "b2", "w3", "b3")} == {5e-4}
 
 
 def test_missing_learning_rate_is_an_error():

@@ -430,6 +430,7 @@ def test_validation_images_are_held_out_of_the_training_folder(images, tmp_path,
     (["--arch", "9-5-5", "--patch-size", "15"], "--patch-size 15 leaves no label"),
     (["--val-images", "4"], "--val-images 4: the training folder has only 4 images"),
     (["--lr-floor", "2"], "--lr-floor between 0 and 1"),
+    (["--lr-ratio", "0"], "--lr-ratio must be in (0, 10]"),
 ])
 def test_bad_recipe_flags_are_one_line_errors(images, tmp_path, capsys, extra, message):
     argv = ["--train-dir", str(images / "train"), "--out", str(tmp_path / "run"), "--no-progress", *extra]
@@ -444,6 +445,17 @@ def test_resume_refuses_another_optimizer(images, tmp_path, capsys):
     capsys.readouterr()
     assert train_cli.main(args_for(images, out, "--epochs", "2", "--resume", "--optimizer", "adam")) == 2
     assert "used optimizer='sgd', not 'adam'" in capsys.readouterr().err
+    assert train_cli.main(args_for(images, out, "--epochs", "2", "--resume", "--lr-ratio", "1")) == 2
+    assert "used lr_ratio=0.1, not 1.0" in capsys.readouterr().err
+
+
+def test_lr_ratio_sets_the_rate_of_the_biases_and_last_layer(images, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train_cli.main(args_for(images, out, "--epochs", "1", "--optimizer", "adam", "--lr", "2e-4",
+                                                   "--lr-ratio", "0.5")) == 0
+    assert "learning rates: w1 0.0002, b1 0.0001, w2 0.0002, b2 0.0001, w3 0.0001, b3 0.0001" in capsys.readouterr().err
+    cfg = SRCNN.load(out / "model.h5").config
+    assert cfg["train_config"]["lr_ratio"] == 0.5 and cfg["learning_rates"]["w3"] == pytest.approx(1e-4)
 
 
 def test_init_from_starts_from_given_weights_and_checks_the_architecture(images, tmp_path, capsys):
