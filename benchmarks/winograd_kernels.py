@@ -6,7 +6,7 @@
 
 The shapes are those of a training sub-batch (valid padding): C input channels of N images of HxH,
 F filters of KxK, tiles of m x m outputs (F(m x m, K x K)). Every kernel runs on the whole sub-batch
-at once (the engine runs the column transform, the GEMMs and the output transform a block of tile
+at once (the engine runs the tile transform, the GEMMs and the output transform a block of tile
 rows at a time, so this is an upper bound on their memory traffic). Medians of --repeats runs after
 one warm-up, in ms; threads are set before NumPy and Numba load.
 """
@@ -39,12 +39,10 @@ def main(argv=None):
     m = a.tile
     A, Ho = m + K - 1, H - K + 1
     Th = Tw = -(-Ho // m)
-    Hp = (Th - 1) * m + A
     rng = np.random.default_rng(0)
     x = rng.random((C, N, H, H), dtype=np.float32)
     AT, G, BT = wg.transform_matrices(m, K)
     w = rng.random((F, C, K, K), dtype=np.float32)
-    R = np.empty((Hp, C, A, Tw * N), np.float32)
     V = np.empty((A * A, C, Th * Tw * N), np.float32)
     U = wg.kernel_transform(w, G)
     M = np.empty((A * A, F, V.shape[2]), np.float32)
@@ -52,15 +50,13 @@ def main(argv=None):
     dM, dV, dx = np.empty_like(M), np.empty_like(V), np.zeros_like(x)
     steps = [
         ("kernel transform U = G w G^T", lambda: wg.kernel_transform(w, G)),
-        ("row transform (pad, BT on rows)", lambda: wg.row_transform(x, BT, m, Hp, Tw, 0, 0, False, out=R)),
-        ("column transform (BT on columns)", lambda: wg.input_transform(R, BT, m, Th, V)),
+        ("tile transform V = BT d BT^T", lambda: wg.tile_transform(x, BT, m, Tw, 0, 0, False, V)),
         ("GEMMs M = U @ V", lambda: np.matmul(U, V, out=M)),
         ("output transform (AT M AT^T)", lambda: wg.output_transform(M, AT, m, Th, Tw, out)),
         ("output adjoint", lambda: wg.output_transform_adjoint(out, AT, m, Th, Tw, dM)),
         ("GEMMs dU = V @ dM^T", lambda: np.matmul(V, dM.transpose(0, 2, 1))),
         ("GEMMs dV = U^T @ dM", lambda: np.matmul(U.transpose(0, 2, 1), dM, out=dV)),
-        ("column adjoint", lambda: wg.input_transform_adjoint(dV, BT, m, Th, R)),
-        ("row adjoint", lambda: wg.row_transform_adjoint(R, BT, m, N, 0, 0, False, dx)),
+        ("tile adjoint (into dx)", lambda: wg.tile_transform_adjoint(dV, BT, m, Tw, 0, 0, False, dx)),
         ("kernel adjoint dW = G^T dU G", lambda: wg.kernel_transform_adjoint(np.ascontiguousarray(U), G, np.float32)),
     ]
     res = {}

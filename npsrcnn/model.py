@@ -252,7 +252,7 @@ class SRCNN:
         p = self.params
         for l in (1, 2, 3):
             h, _ = engine.conv_forward_cm(h, p[f"w{l}"], p[f"b{l}"], padding, relu=l < 3, vpad=vpads[l],
-                                          ws=ws, name=f"c{l}")
+                                          ws=ws, name=f"c{l}", backward=False)
         return h[0, 0]
 
     # ------------------------------------------------------------------------------------------ files

@@ -77,35 +77,55 @@ def geometry(m, K, Ho, Wo):
 
 
 @pytest.mark.parametrize("padding", PADDINGS)
-@pytest.mark.parametrize("m, K", [(2, 3), (2, 5), (4, 5)])
+@pytest.mark.parametrize("m, K", [(2, 3), (2, 5), (4, 5), (6, 3)])
 @pytest.mark.parametrize("N, C, H, W", [(2, 3, 9, 8), (1, 1, 6, 7)])
-def test_row_transform_matches_reference_and_its_adjoint(N, C, H, W, m, K, padding):
+def test_tile_transform_matches_reference_and_its_adjoint(N, C, H, W, m, K, padding):
     _, _, BT = wg.transform_matrices(m, K)
     p = 0 if padding == "valid" else K // 2
-    A, Th, Tw, Hp = geometry(m, K, H + 2 * p - K + 1, W + 2 * p - K + 1)
+    A, Th, Tw, _ = geometry(m, K, H + 2 * p - K + 1, W + 2 * p - K + 1)
     rep = padding == "replicate"
     x = rand((C, N, H, W), 1)
-    R = wg.row_transform(x, BT, m, Hp, Tw, -p, -p, rep)
-    np.testing.assert_allclose(R, wg.row_transform_reference(x, BT, m, Hp, Tw, -p, -p, rep), rtol=1e-12, atol=1e-12)
-    dR = rand(R.shape, 2)
-    dx = wg.row_transform_adjoint(dR, BT, m, N, -p, -p, rep, np.zeros_like(x))
-    np.testing.assert_allclose(dx, wg.row_transform_adjoint_reference(dR, BT, m, Tw, H, W, -p, -p, rep),
-                               rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(np.vdot(R, dR), np.vdot(x, dx), rtol=1e-12)  # <T x, y> = <x, T^T y>
-
-
-@pytest.mark.parametrize("m, K", [(2, 3), (2, 5), (4, 5)])
-@pytest.mark.parametrize("Th, L", [(1, 5), (3, 7)])
-def test_input_transform_matches_reference_and_its_adjoint(m, K, Th, L):
-    _, _, BT = wg.transform_matrices(m, K)
-    A = m + K - 1
-    R = rand(((Th - 1) * m + A, 3, A, L), 1)
-    V = wg.input_transform(R, BT, m, Th, np.empty((A * A, 3, Th * L)))
-    np.testing.assert_allclose(V, wg.input_transform_reference(R, BT, m, Th), rtol=1e-12, atol=1e-12)
+    V = wg.tile_transform(x, BT, m, Tw, -p, -p, rep, np.full((A * A, C, Th * Tw * N), np.nan))
+    np.testing.assert_allclose(V, wg.tile_transform_reference(x, BT, m, Th, Tw, -p, -p, rep), rtol=1e-12, atol=1e-12)
     dV = rand(V.shape, 2)
-    dR = wg.input_transform_adjoint(dV, BT, m, Th, np.full_like(R, np.nan))
-    np.testing.assert_allclose(dR, wg.input_transform_adjoint_reference(dV, BT, m, Th, len(R)), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(np.vdot(V, dV), np.vdot(R, dR), rtol=1e-12)
+    dx = wg.tile_transform_adjoint(dV, BT, m, Tw, -p, -p, rep, np.zeros_like(x))
+    np.testing.assert_allclose(dx, wg.tile_transform_adjoint_reference(dV, BT, m, Th, Tw, H, W, -p, -p, rep),
+                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(np.vdot(V, dV), np.vdot(x, dx), rtol=1e-12)  # <T x, y> = <x, T^T y>
+
+
+def test_tile_transform_of_a_block_is_that_block_of_the_whole():
+    """Tile rows ty0.. of images n0..n0+Nb-1 (what the engine's blocks ask for) are those of the whole
+    V, and the adjoint of a block adds onto those images only."""
+    m, K, N, C = 4, 5, 3, 2
+    _, _, BT = wg.transform_matrices(m, K)
+    x = rand((C, N, 17, 13), 1)
+    A, Th, Tw, _ = geometry(m, K, 13, 9)
+    whole = wg.tile_transform_reference(x[:, 1:3], BT, m, Th, Tw, 0, 0, False).reshape(A * A, C, Th, Tw * 2)
+    V = wg.tile_transform(x, BT, m, Tw, 0, 0, False, np.empty((A * A, C, 2 * Tw * 2)), n0=1, Nb=2, ty0=1)
+    np.testing.assert_allclose(V, whole[:, :, 1:3].reshape(A * A, C, -1), rtol=1e-12, atol=1e-12)
+    dx = wg.tile_transform_adjoint(rand(V.shape, 2), BT, m, Tw, 0, 0, False, np.zeros_like(x), n0=1, Nb=2, ty0=1)
+    assert not dx[:, 0].any() and dx[:, 1:].any()
+    assert not dx[:, :, :4].any() and not dx[:, :, 4 + (2 - 1) * m + A :].any()  # rows of tile rows 1 and 2 only
+
+
+@pytest.mark.parametrize("padding", ["valid", "replicate"])
+def test_tile_adjoint_in_blocks_with_a_carry_equals_one_call(padding):
+    """Blocks of tile rows hand the rows they share to the next block: the sum is the whole adjoint."""
+    m, K = 4, 5
+    _, _, BT = wg.transform_matrices(m, K)
+    p, rep = (0, False) if padding == "valid" else (2, True)
+    x = rand((2, 3, 21, 10), 1)
+    A, Th, Tw, _ = geometry(m, K, 21 + 2 * p - K + 1, 10 + 2 * p - K + 1)
+    dV = rand((A * A, 2, Th * Tw * 3), 2)
+    whole = wg.tile_transform_adjoint(dV, BT, m, Tw, -p, -p, rep, np.zeros_like(x))
+    carry, dx, L = np.empty((2, K - 1, A, Tw * 3)), np.zeros_like(x), Tw * 3
+    for ty0, nty in ((0, 2), (2, 1), (3, Th - 3)):
+        wg.tile_transform_adjoint(np.ascontiguousarray(dV[:, :, ty0 * L : (ty0 + nty) * L]), BT, m, Tw, -p, -p, rep,
+                                  dx, ty0=ty0, carry=carry, first=ty0 == 0, last=ty0 + nty == Th)
+    np.testing.assert_allclose(dx, whole, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="needs a carry buffer"):
+        wg.tile_transform_adjoint(dV[:, :, :L].copy(), BT, m, Tw, 0, 0, False, dx, last=False)
 
 
 @pytest.mark.parametrize("m, K", [(2, 3), (2, 5), (4, 5)])
@@ -135,9 +155,9 @@ def test_output_transform_writes_only_its_rows_and_images():
 def test_wrong_buffer_is_refused():
     BT = wg.transform_matrices(2, 3)[2]
     with pytest.raises(ValueError, match="C-contiguous float64 array of shape"):
-        wg.input_transform(rand((4, 1, 4, 3)), BT, 2, 1, np.empty((16, 1, 4)))
-    with pytest.raises(ValueError, match="rows do not hold"):
-        wg.input_transform(rand((4, 1, 4, 3)), BT, 2, 2, np.empty((16, 1, 6)))
+        wg.tile_transform(rand((1, 1, 4, 4)), BT, 2, 1, 0, 0, False, np.empty((16, 2, 2)))
+    with pytest.raises(ValueError, match="not whole rows of 2 x 1 tiles"):
+        wg.tile_transform(rand((1, 1, 4, 4)), BT, 2, 2, 0, 0, False, np.empty((16, 1, 3)))
 
 
 # ------------------------------------------------------------------------------ the conv strategies

@@ -145,7 +145,7 @@ def _check_wb(x, w, b):
 
 
 def conv_forward_cm(x, w, b, padding="valid", method="auto", relu=False, vpad=None, ws=None,
-                    name="conv", chunk_bytes=None):
+                    name="conv", chunk_bytes=None, backward=True):
     """:func:`conv2d_forward` on a channel-major input, optionally fused with a ReLU.
 
     Parameters
@@ -162,6 +162,9 @@ def conv_forward_cm(x, w, b, padding="valid", method="auto", relu=False, vpad=No
     chunk_bytes : int, optional
         Largest im2col / tap-product buffer filled at once (default ``workspace.CHUNK_BYTES``, read
         at each call).
+    backward : bool
+        The cache will go to :func:`conv_backward_cm` (default): keep what the backward reuses
+        (Winograd's transformed tiles V, 4x the input). False for inference: nothing kept.
 
     Returns
     -------
@@ -177,7 +180,7 @@ def conv_forward_cm(x, w, b, padding="valid", method="auto", relu=False, vpad=No
     out = ws.get(name + ".out", (F, N, Ho, Wo), x.dtype)
     cache = dict(x=x, w=w, method=method, relu=relu, out=out, cols=None, ws=ws, name=name,
                  chunk_bytes=workspace.CHUNK_BYTES if chunk_bytes is None else chunk_bytes,
-                 KH=KH, KW=KW, pt=pt, pl=pl, Ho=Ho, Wo=Wo, replicate=padding == "replicate")
+                 KH=KH, KW=KW, pt=pt, pl=pl, Ho=Ho, Wo=Wo, replicate=padding == "replicate", keep=backward)
     STRATEGIES[method][0](x, w, out, cache)  # out = the correlation, no bias yet
     bias_act_kernel(out.reshape(F, -1), b, relu)
     return out, cache
@@ -382,30 +385,29 @@ def _backward_taps(dout, g, dx):
 def _forward_winograd(x, w, out, g, m):
     """``out = output_transform(U @ V)``: U the transformed kernels, V the transformed input tiles.
 
-    See :mod:`npsrcnn.engine.winograd`. Per chunk of images or rows, the padded input is transformed
-    along its rows once (R); then a block of tile rows at a time, R's columns (V), the A*A GEMMs (M)
-    and the output transform, so that V and M stay near the cache (V for 32 patches of 9-5-5 layer 2
-    is 36 MB, 9x the input: writing it whole and reading it back cost more than its GEMMs). With one
-    chunk the backward reuses R.
+    See :mod:`npsrcnn.engine.winograd`. Per chunk of images or rows, a block of tile rows at a time:
+    the tiles straight from the pixels (V), the A*A GEMMs (M) and the output transform, so that V and
+    M stay near the cache (V for 32 patches of 9-5-5 layer 2 is 19 MB, 4x the input).
     """
     F, C, K, _ = w.shape
     AT, G, BT = _winograd_matrices(m, K)
     U = g["U"] = winograd.kernel_transform(w, G)  # A*A, F, C
-    parts = _winograd_parts(x, g, m)
-    for n0, nb, r0, nr, R in _winograd_rows(x, g, m, BT, parts):
-        for ty0, nty, V in _winograd_blocks(R, g, m, BT, nr):
+    g["block_bytes"] = WINOGRAD_BLOCK_BYTES  # the backward cuts the same blocks (and finds kept V's)
+    if g["keep"]:
+        g["V"] = _winograd_kept(x, g, m, len(BT))
+    for n0, nb, r0, nr in _winograd_parts(x, g, m):
+        for ty0, nty, V in _winograd_blocks(x, g, m, BT, n0, nb, r0, nr, keep=g["keep"]):
             M = np.matmul(U, V, out=g["ws"].get(g["name"] + ".M", (len(U), F, V.shape[2]), x.dtype))
             winograd.output_transform(M, AT, m, nty, V.shape[2] // (nty * nb), out, n0, r0 + ty0 * m,
                                       min(nty * m, nr - ty0 * m))
-    g["R"] = R if len(parts) == 1 else None
 
 
 def _backward_winograd(dout, g, dx, m):
     """The adjoint of :func:`_forward_winograd`, step by step, a block of tile rows at a time.
 
-    ``dM = AT^T dout AT`` per tile; ``dU = dM @ V^T`` -> ``dW = G^T dU G``; ``dV = U^T @ dM`` -> ``dR``
-    (the columns' adjoint) -> ``dx`` (the rows' adjoint, which also folds replicated pixels' gradient
-    back onto the edge). V is transformed again from R rather than kept from the forward.
+    ``dM = AT^T dout AT`` per tile; ``dU = dM @ V^T`` -> ``dW = G^T dU G``; ``dV = U^T @ dM`` ->
+    ``dx`` (the tiles' adjoint, which also folds replicated pixels' gradient back onto the edge).
+    V is the forward's (kept unless ``backward=False``, then transformed again from the pixels).
     """
     x, w, U, ws, name = g["x"], g["w"], g["U"], g["ws"], g["name"]
     F, C, K, _ = w.shape
@@ -413,24 +415,22 @@ def _backward_winograd(dout, g, dx, m):
     A2 = len(U)
     dUt = np.zeros((A2, C, F), x.dtype)  # dU transposed: see the GEMM below
     if dx is not None:
-        dx.fill(0)  # the row adjoint accumulates (row chunks overlap by the kernel's halo)
-    for n0, nb, r0, nr, R in _winograd_rows(x, g, m, BT, _winograd_parts(x, g, m), reuse=True):
-        if dx is not None:
-            dR = ws.get(name + ".dR", R.shape, x.dtype)  # written by the first block that reaches a row
-        for ty0, nty, V in _winograd_blocks(R, g, m, BT, nr):
+        dx.fill(0)  # the tiles' adjoint accumulates (tiles overlap)
+    g["Vpos"] = 0
+    for n0, nb, r0, nr in _winograd_parts(x, g, m):
+        for ty0, nty, V in _winograd_blocks(x, g, m, BT, n0, nb, r0, nr, reuse=g["keep"]):
             P = V.shape[2]
-            dM = winograd.output_transform_adjoint(dout, AT, m, nty, P // (nty * nb),
-                                                   ws.get(name + ".dM", (A2, F, P), x.dtype),
+            Tw = P // (nty * nb)
+            dM = winograd.output_transform_adjoint(dout, AT, m, nty, Tw, ws.get(name + ".dM", (A2, F, P), x.dtype),
                                                    n0, r0 + ty0 * m, min(nty * m, nr - ty0 * m))
             # A*A GEMMs, C x tiles by tiles x F: OpenBLAS is ~1.3x faster with the taller matrix on the left
             # (as for gram()), measured on 9-5-5 layer 2 (C = 64, F = 32, 352 tiles per block)
             dUt += np.matmul(V, dM.transpose(0, 2, 1))
-            if dx is not None:
+            if dx is not None:  # the rows a block shares with the next wait in `carry` for the next's
                 dV = np.matmul(U.transpose(0, 2, 1), dM, out=ws.get(name + ".dV", (A2, C, P), x.dtype))
-                winograd.input_transform_adjoint(dV, BT, m, nty, dR[ty0 * m : ty0 * m + (nty - 1) * m + m + K - 1],
-                                                 first=ty0 == 0)
-        if dx is not None:
-            winograd.row_transform_adjoint(dR, BT, m, nb, r0 - g["pt"], -g["pl"], g["replicate"], dx, n0)
+                carry = ws.get(name + ".carry", (C, K - 1, m + K - 1, Tw * nb), x.dtype)
+                winograd.tile_transform_adjoint(dV, BT, m, Tw, r0 - g["pt"], -g["pl"], g["replicate"], dx, n0, nb,
+                                                ty0, carry, first=ty0 == 0, last=(ty0 + nty) * m >= nr)
     return winograd.kernel_transform_adjoint(dUt.transpose(0, 2, 1), G, x.dtype)
 
 
@@ -441,44 +441,48 @@ WINOGRAD_BLOCK_BYTES = 1 << 20
 
 
 def _winograd_parts(x, g, m):
-    """Chunks (n0, nb, r0, nr) of images or of whole rows of tiles whose R fits ``chunk_bytes``."""
+    """Chunks (n0, nb, r0, nr) of images or of whole rows of tiles, each a few MB of input."""
     C, N = x.shape[:2]
     K = g["w"].shape[2]
     Ho, Wo = g["Ho"], g["Wo"]
     Th, Tw = -(-Ho // m), -(-Wo // m)
-    tile_row_bytes = m * C * (m + K - 1) * Tw * x.itemsize  # of R, per image
+    tile_row_bytes = m * C * (m + K - 1) * Tw * x.itemsize  # of the input rows' lanes, per image
     return [(n0, nb, t0 * m, min(nt * m, Ho - t0 * m))
             for n0, nb, t0, nt in chunks(N, Th, tile_row_bytes, g["chunk_bytes"], -(-(K - 1) // m))]
 
 
-def _winograd_rows(x, g, m, BT, parts, reuse=False):
-    """For each chunk (n0, nb, r0, nr): R, its padded input transformed along the rows (Hp, C, A, Tw*nb).
+def _winograd_blocks(x, g, m, BT, n0, nb, r0, nr, keep=False, reuse=False):
+    """(ty0, nty, V) for blocks of nty tile rows of a chunk: V (A*A, C, nty*Tw*nb), transformed.
 
-    Zero or clamped reads at the same offsets as every strategy. With `reuse`, a single chunk's R
-    comes from the forward.
+    With `keep` each block gets its own place, in order, in one buffer of the whole layer's V
+    (``g["V"]``, made by :func:`_winograd_kept`; the backward's dU needs V again); with `reuse` the
+    blocks are those the forward kept, in the same order. Otherwise one block's buffer is reused (it
+    stays in cache).
     """
     C = x.shape[0]
-    K = g["w"].shape[2]
-    A, Tw = m + K - 1, -(-g["Wo"] // m)
-    for n0, nb, r0, nr in parts:
-        if reuse and g.get("R") is not None:
-            yield n0, nb, r0, nr, g["R"]
-            continue
-        Hp = (-(-nr // m) - 1) * m + A
-        R = g["ws"].get(g["name"] + ".R", (Hp, C, A, Tw * nb), x.dtype)
-        yield n0, nb, r0, nr, winograd.row_transform(x, BT, m, Hp, Tw, r0 - g["pt"], -g["pl"], g["replicate"],
-                                                     n0, nb, out=R)
-
-
-def _winograd_blocks(R, g, m, BT, nr):
-    """(ty0, nty, V) for blocks of nty tile rows of a chunk: V (A*A, C, nty*Tw*nb), transformed."""
-    Hp, C, A, L = R.shape
-    Th = -(-nr // m)
-    bt = max(1, min(Th, WINOGRAD_BLOCK_BYTES // (A * A * C * L * R.itemsize)))
+    A, Tw, Th = BT.shape[0], -(-g["Wo"] // m), -(-nr // m)
+    L = Tw * nb
+    bt = max(1, min(Th, g["block_bytes"] // (A * A * C * L * x.itemsize)))
     for ty0 in range(0, Th, bt):
         nty = min(bt, Th - ty0)
-        V = g["ws"].get(g["name"] + ".V", (A * A, C, nty * L), R.dtype)
-        yield ty0, nty, winograd.input_transform(R[ty0 * m : ty0 * m + (nty - 1) * m + A], BT, m, nty, V)
+        shape = (A * A, C, nty * L)
+        if keep or reuse:
+            start, g["Vpos"] = g["Vpos"], g["Vpos"] + A * A * C * nty * L
+            V = g["V"][start : g["Vpos"]].reshape(shape)
+            if reuse:
+                yield ty0, nty, V
+                continue
+        else:
+            V = g["ws"].get(g["name"] + ".V", shape, x.dtype)
+        yield ty0, nty, winograd.tile_transform(x, BT, m, Tw, r0 - g["pt"], -g["pl"], g["replicate"], V, n0, nb,
+                                                ty0)
+
+
+def _winograd_kept(x, g, m, A):
+    """Room for the whole layer's V, every chunk's blocks one after another: (A*A * C * tiles,)."""
+    g["Vpos"] = 0
+    tiles = -(-g["Ho"] // m) * -(-g["Wo"] // m) * x.shape[1]
+    return g["ws"].get(g["name"] + ".Vkept", (A * A * x.shape[0] * tiles,), x.dtype)
 
 
 @functools.lru_cache(maxsize=None)

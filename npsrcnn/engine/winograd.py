@@ -13,18 +13,17 @@ channel pair instead of m^2 r^2 (F(2x2, 5x5): 36 instead of 100; F(4x4, 5x5): 64
 
 Summed over channels, each of the A^2 elementwise products becomes one GEMM, which is where BLAS does
 the work: ``U = G w G^T`` (A^2, F, C) once per call, ``V = BT x BT^T`` (A^2, C, P) over the P tiles,
-``M = U @ V`` (A^2 GEMMs, F x C by C x P), and ``out = AT M AT^T`` tile by tile. ``BT d BT^T`` is done
-in two halves: :func:`row_transform` (pad, pack into lanes, BT along the rows, once per input row) and
-:func:`input_transform` (BT along the columns, per block of tile rows).
+``M = U @ V`` (A^2 GEMMs, F x C by C x P), and ``out = AT M AT^T`` tile by tile. :func:`tile_transform`
+makes V straight from the pixels: pad, pack into lanes, BT along the rows, then along the columns.
 
 Backward is the adjoint of the same steps (each kernel here has its adjoint beside it):
 ``dM = AT^T dout AT`` (:func:`output_transform_adjoint`), ``dU = dM @ V^T`` -> ``dW = G^T dU G``,
-and ``dV = U^T @ dM`` -> :func:`input_transform_adjoint` -> :func:`row_transform_adjoint` -> dx.
+and ``dV = U^T @ dM`` -> :func:`tile_transform_adjoint` -> dx.
 dX so reuses the dout transform that dW needs and works on the tiles of dout (Ho x Wo), not on those
 of a zero-padded 'full' correlation with flipped kernels (H x W: 169 tiles of 2x2 instead of 121 for
 a 25x25 patch), and the adjoint of the padding folds replicated pixels' gradient onto the edge.
 
-Padding: the input is padded first, then convolved 'valid'; the row transform reads it with the
+Padding: the input is padded first, then convolved 'valid'; the tile transform reads it with the
 zero or clamped reads and offsets of every other strategy (:mod:`npsrcnn.engine.unfold`). Tiles that
 stick out past the output (Ho or Wo not a multiple of m) read padding there and their outputs are
 dropped; their dout is read as zero, so they add nothing to dW or dX.
@@ -49,12 +48,35 @@ POINTS = (0, 1, -1, 2, -2, Fraction(1, 2), Fraction(-1, 2))
 
 
 @njit
-def _axpy(a, x, y):
-    """``y += a * x`` over one lane, nothing for a zero coefficient (the transforms' matrices are
-    sparse). The inner loop of every kernel here: contiguous, so it vectorises."""
-    if a != 0:
-        for k in range(min(len(x), len(y))):
-            y[k] += a * x[k]
+def _sum8(d, s0, s1, s2, s3, s4, s5, s6, s7, c):
+    """``d[k] = sum_i c[i] * s_i[k]`` over eight lanes, in one pass (the sum stays in a register).
+
+    The transforms' inner loop: eight terms whatever the tile (c is padded with zeros and the spare
+    lanes repeat a real one), so LLVM unrolls the sum and vectorises over k. The products are added in
+    order, as a loop over i that skips zeros would add them (+0 changes no sum). Lanes are 1-D
+    slices: indexing one array at ``o + k`` would wrap the index of unknown sign per element, which
+    stops the vectorisation.
+    """
+    c0, c1, c2, c3, c4, c5, c6, c7 = c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]
+    for k in range(len(d)):
+        d[k] = (((((((c0 * s0[k] + c1 * s1[k]) + c2 * s2[k]) + c3 * s3[k]) + c4 * s4[k]) + c5 * s5[k])
+                 + c6 * s6[k]) + c7 * s7[k])
+
+
+@njit
+def _add8(d, s0, s1, s2, s3, s4, s5, s6, s7, c):
+    """``d[k] += sum_i c[i] * s_i[k]``: :func:`_sum8`, added onto d."""
+    c0, c1, c2, c3, c4, c5, c6, c7 = c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]
+    for k in range(len(d)):
+        d[k] += (((((((c0 * s0[k] + c1 * s1[k]) + c2 * s2[k]) + c3 * s3[k]) + c4 * s4[k]) + c5 * s5[k])
+                  + c6 * s6[k]) + c7 * s7[k])
+
+
+def _pad8(M):
+    """M (rows, cols <= 8) with its columns padded to 8 by zeros: the coefficients of :func:`_sum8`."""
+    out = np.zeros((M.shape[0], 8), M.dtype)
+    out[:, : M.shape[1]] = M
+    return out
 
 
 def transform_matrices(m, r):
@@ -102,155 +124,123 @@ def _inverse(rows):
 
 
 def kernel_transform(w, G):
-    """``U = G w G^T`` for every (f, c): shape (A*A, F, C), in float64 then rounded to w's dtype.
+    """``U = G w G^T`` for every (f, c): shape (A*A, F, C), summed in float64, rounded to w's dtype.
 
-    Tiny (F*C matrices of r x r, once per call), so plain NumPy; float64 keeps the rounding of G's
-    fractions out of the result. Two tensordots (BLAS) rather than one einsum (5x slower here).
+    Float64 keeps the rounding of G's fractions out of the result. Small (F*C matrices of r x r) but
+    paid per call, so per training sub-batch: a kernel over runs of channels rather than NumPy's
+    tensordots (1.1 -> 0.2 ms for 9-5-5 layer 2).
     """
     F, C = w.shape[:2]
+    U = np.empty((G.shape[0] ** 2, F, C), w.dtype)
+    _kernel_transform_kernel(np.ascontiguousarray(w.transpose(0, 2, 3, 1), dtype=np.float64),
+                             G.astype(np.float64), U)
+    return U
+
+
+@njit
+def _kernel_transform_kernel(wt, G, U):
+    # wt: F, r, r, C (float64)    U: A*A, F, C; every inner loop runs over the C channels
+    F, r, _, C = wt.shape
     A = G.shape[0]
-    Gw = np.tensordot(w.astype(np.float64), G, axes=(3, 1))  # F, C, r, A: w G^T
-    U = np.tensordot(G, Gw, axes=(1, 2))  # A, F, C, A: G (w G^T)
-    return np.ascontiguousarray(U.transpose(0, 3, 1, 2).reshape(A * A, F, C), dtype=w.dtype)
+    t = np.empty((r, A, C))
+    s = np.empty(C)
+    for f in range(F):
+        for i in range(r):  # t[i, b] = sum_j w[i, j] G[b, j]
+            for b in range(A):
+                s[:] = 0
+                for j in range(r):
+                    g, src = G[b, j], wt[f, i, j]
+                    for k in range(C):
+                        s[k] += g * src[k]
+                t[i, b] = s
+        for a in range(A):  # U[a, b] = sum_i G[a, i] t[i, b]
+            for b in range(A):
+                s[:] = 0
+                for i in range(r):
+                    g, src = G[a, i], t[i, b]
+                    for k in range(C):
+                        s[k] += g * src[k]
+                U[a * A + b, f] = s
 
 
 def kernel_transform_adjoint(dU, G, dtype):
-    """``dW = G^T dU G`` for every (f, c): dU (A*A, F, C) -> dW (F, C, r, r), in float64."""
+    """``dW = G^T dU G`` for every (f, c): dU (A*A, F, C), any strides -> dW (F, C, r, r), in float64."""
     A2, F, C = dU.shape
+    r = G.shape[1]
+    dwt = np.empty((F, r, r, C))
+    _kernel_transform_adjoint_kernel(np.ascontiguousarray(dU, dtype=np.float64), G.astype(np.float64), dwt)
+    return np.ascontiguousarray(dwt.transpose(0, 3, 1, 2), dtype=dtype)
+
+
+@njit
+def _kernel_transform_adjoint_kernel(dU, G, dwt):
+    # dU: A*A, F, C (float64)    dwt: F, r, r, C; every inner loop runs over the C channels
+    F, r, _, C = dwt.shape
     A = G.shape[0]
-    dUG = np.tensordot(dU.astype(np.float64).reshape(A, A, F, C), G, axes=(1, 0))  # A, F, C, r: dU G
-    dw = np.tensordot(dUG, G, axes=(0, 0))  # F, C, r, r: G^T (dU G), indexed [f, c, j, i]
-    return np.ascontiguousarray(dw.transpose(0, 1, 3, 2), dtype=dtype)
+    t = np.empty((A, r, C))
+    s = np.empty(C)
+    for f in range(F):
+        for a in range(A):  # t[a, j] = sum_b dU[a, b] G[b, j]
+            for j in range(r):
+                s[:] = 0
+                for b in range(A):
+                    g, src = G[b, j], dU[a * A + b, f]
+                    for k in range(C):
+                        s[k] += g * src[k]
+                t[a, j] = s
+        for i in range(r):  # dW[i, j] = sum_a G[a, i] t[a, j]
+            for j in range(r):
+                s[:] = 0
+                for a in range(A):
+                    g, src = G[a, i], t[a, j]
+                    for k in range(C):
+                        s[k] += g * src[k]
+                dwt[f, i, j] = s
 
 
-# ---------------------------------------------------------------- row transform: pad, pack, BT on rows
-# ``BT d BT^T`` is BT applied along each row of the tile, then along each column. Tiles overlap by
-# A - m rows, so the row half is done once per input row, here, for every tile of the row and every
-# image (A/m = 3 times less work than per tile for F(2x2, 5x5)), and the result is laid out in
-# "lanes": ``R[y, c, b, tx*N + n]``. A lane holds one transformed value of every tile of a row and
-# every image, so the column half (:func:`input_transform`) and the GEMMs run over long contiguous
-# runs, for a batch of small patches (Tw = 11, N = 32: 352) as for a wide strip (Tw = 256, N = 1).
-# Tile p of V and M is (ty*Tw + tx)*N + n for the same reason. Rows come first so that the rows one
-# block of tile rows reads are one contiguous slice.
+# ---------------------------------------------------------------- input transform: tiles from pixels
+# ``BT d BT^T`` of every tile is BT along each row of the tile, then along each column. One iteration
+# of the kernel (a channel, a row of tiles) pads and row-transforms the A input rows its tiles read
+# into "lanes", ``Rt[i, b, tx*N + n]``: a lane holds one transformed value of every tile of the row and
+# every image, so the column half and the GEMMs run over long contiguous runs, for a batch of small
+# patches (Tw = 6, N = 32: 192) as for a wide strip (Tw = 128, N = 1). Then it transforms the columns
+# into V. Rt (48 KB for 32 patches of 9-5-5 layer 2) never leaves the core; the rows that neighbouring
+# tile rows share (A - m of A) are row-transformed once per tile row that reads them, which costs
+# arithmetic, not memory traffic. (Writing all rows' lanes out, 11 MB there, and reading them back per
+# block of tile rows took 2.5x as long.) Tile p of V and M is (ty*Tw + tx)*N + n for the same reason.
 
 
-@njit_parallel
-def _row_transform_kernel(x, BT, m, Nb, n0, row_off, col_off, replicate, R):
-    # x: C, N, H, W    R: Hp, C, A, Tw*Nb: R[y, c, b, tx*Nb + n] = sum_j BT[b, j] xpad[c, n0+n, y, tx*m + j]
-    C, N, H, W = x.shape
-    Hp, _, A, L = R.shape
-    Wq = L // Nb + (A - 1) // m  # columns per phase that the tiles of a row read
-    for yc in prange(Hp * C):  # one input row of one channel: independent outputs
-        c = yc % C
-        y = _src(row_off + yc // C, H, replicate)
-        ln = np.empty((m, Wq * Nb), R.dtype)  # the padded row by column phase, image last (scratch)
-        if y < 0 or (not replicate and (col_off < 0 or col_off + Wq * m > W)):
-            ln[:] = 0  # some reads are zero padding
-        if y >= 0:  # image innermost: contiguous writes, reads from the Nb rows (in L1 after the first)
-            for ph in range(m):
-                dst = ln[ph]
-                for q in range(Wq):
-                    xc = _src(col_off + q * m + ph, W, replicate)
-                    if xc >= 0:
-                        for n in range(Nb):
-                            dst[q * Nb + n] = x[c, n0 + n, y, xc]
-        acc = np.empty(L, R.dtype)
-        for b in range(A):  # R[b] = sum_j BT[b, j] (value j of every tile): one contiguous run per j
-            acc[:] = 0
-            for j in range(A):
-                _axpy(BT[b, j], ln[j % m, (j // m) * Nb :], acc)
-            R[yc // C, c, b] = acc
-
-
-def row_transform_reference(x, BT, m, Hp, Tw, row_off, col_off, replicate):
-    """Readable twin of :func:`_row_transform_kernel` (all images): pad (a 1x1 im2col), gather each
-    tile's columns, apply BT."""
+def tile_transform_reference(x, BT, m, Th, Tw, row_off, col_off, replicate):
+    """Readable twin of :func:`_tile_transform_kernel` (all images, tile rows 0 .. Th-1): pad (a 1x1
+    im2col), gather each tile's columns and apply BT, then gather each tile's rows and apply BT."""
     C, N = x.shape[:2]
     A = BT.shape[0]
+    Hp = (Th - 1) * m + A
     xp = im2col_reference(x, 1, 1, Hp, (Tw - 1) * m + A, row_off, col_off, replicate)  # C, N, Hp, Wp
     d = xp[:, :, :, _tile_index(m, A, Tw)]  # C, N, Hp, Tw, A
-    return np.einsum("bj,cnytj->ycbtn", BT, d).reshape(Hp, C, A, Tw * N)
+    R = np.einsum("bj,cnytj->ycbtn", BT, d).reshape(Hp, C, A, Tw * N)  # rows done, in lanes
+    Rt = R[_tile_index(m, A, Th)]  # Th, A, C, A, L
+    return np.einsum("ai,yicbk->abcyk", BT, Rt).reshape(A * A, C, Th * Tw * N)
 
 
-def row_transform(x, BT, m, Hp, Tw, row_off, col_off, replicate, n0=0, Nb=None, out=None):
-    """Pad images n0 .. n0+Nb-1 of `x` and transform every tile row-wise, in lanes.
-
-    Parameters
-    ----------
-    x : ndarray, shape (C, N, H, W), channel-major
-    BT : ndarray, shape (A, A); m : int, the tile step
-    Hp, Tw : int, padded rows, and tiles per row
-    row_off, col_off, replicate : the read convention of :mod:`npsrcnn.engine.unfold` (``-pad``)
-    out : ndarray, shape (Hp, C, A, Tw*Nb), optional
-
-    Returns
-    -------
-    R : ndarray, shape (Hp, C, A, Tw*Nb)
-
-    Notes
-    -----
-    ``R[y, c, b, tx*Nb + n] = sum_j BT[b, j] * xpad[c, n0+n, y, tx*m + j]``, xpad read as im2col reads.
-    """
-    C, N = x.shape[:2]
+def tile_transform_adjoint_reference(dV, BT, m, Th, Tw, H, W, row_off, col_off, replicate):
+    """Readable twin of :func:`_tile_transform_adjoint_kernel` (into zeros): BT^T on each tile's
+    columns, overlap-added over the rows the tiles share; BT^T on each row, overlap-added along the
+    row; then a 1x1 col2im (clamped reads add onto the edge)."""
+    A2, C, P = dV.shape
     A = BT.shape[0]
-    Nb = N - n0 if Nb is None else Nb
-    R = np.empty((Hp, C, A, Tw * Nb), x.dtype) if out is None else out
-    _check(R, (Hp, C, A, Tw * Nb), x.dtype, "R")
-    _row_transform_kernel(np.ascontiguousarray(x), BT.astype(x.dtype), m, Nb, n0, row_off, col_off,
-                          bool(replicate), R)
-    return R
-
-
-@njit_parallel
-def _row_transform_adjoint_kernel(dR, BT, m, Nb, n0, row_off, col_off, replicate, dx):
-    # dR: Hp, C, A, Tw*Nb    dx: C, N, H, W, accumulated into where the row transform read
-    C, N, H, W = dx.shape
-    Hp, _, A, L = dR.shape
-    Wq = L // Nb + (A - 1) // m
-    for c in prange(C):  # under replicate several rows land on one edge row: a channel per thread
-        ln = np.empty((m, Wq * Nb), dR.dtype)
-        for yp in range(Hp):
-            y = _src(row_off + yp, H, replicate)
-            if y < 0:
-                continue
-            ln[:] = 0
-            for b in range(A):  # value j of every tile += BT[b, j] R[b]
-                src = dR[yp, c, b]
-                for j in range(A):
-                    _axpy(BT[b, j], src, ln[j % m, (j // m) * Nb :])
-            for ph in range(m):  # per pixel the same order of additions as image-outermost, faster
-                src = ln[ph]
-                for q in range(Wq):
-                    xc = _src(col_off + q * m + ph, W, replicate)
-                    if xc >= 0:
-                        for n in range(Nb):
-                            dx[c, n0 + n, y, xc] += src[q * Nb + n]
-
-
-def row_transform_adjoint_reference(dR, BT, m, Tw, H, W, row_off, col_off, replicate):
-    """Readable twin of :func:`_row_transform_adjoint_kernel` (all images, into zeros): BT^T on each
-    tile's row, overlap-added along the row, then a 1x1 col2im (clamped reads add onto the edge)."""
-    Hp, C, A, L = dR.shape
+    L = P // Th
     N = L // Tw
+    Hp = (Th - 1) * m + A
+    dRt = np.einsum("ai,abcyk->yicbk", BT, dV.reshape(A, A, C, Th, L))  # Th, A, C, A, L
+    dR = np.zeros((Hp, C, A, L), dV.dtype)
+    for i in range(A):
+        dR[i : i + Th * m : m] += dRt[:, i]
     dd = np.einsum("bj,ycbtn->cnytj", BT, dR.reshape(Hp, C, A, Tw, N))  # C, N, Hp, Tw, A
-    dxp = np.zeros((C, N, Hp, (Tw - 1) * m + A), dR.dtype)
+    dxp = np.zeros((C, N, Hp, (Tw - 1) * m + A), dV.dtype)
     for j in range(A):
         dxp[:, :, :, j : j + Tw * m : m] += dd[..., j]
     return col2im_reference(dxp, 1, 1, H, W, row_off, col_off, replicate)
-
-
-def row_transform_adjoint(dR, BT, m, Nb, row_off, col_off, replicate, dx, n0=0):
-    """Adjoint of :func:`row_transform`: add dR's gradient onto the pixels it was read from (``dx +=``).
-
-    Parameters
-    ----------
-    dR : ndarray, shape (Hp, C, A, Tw*Nb)
-    dx : ndarray, shape (C, N, H, W), accumulated into
-    """
-    C = dR.shape[1]
-    _check(dx, (C,) + dx.shape[1:], dR.dtype, "dx")
-    _row_transform_adjoint_kernel(dR, BT.astype(dR.dtype), m, Nb, n0, row_off, col_off, bool(replicate), dx)
-    return dx
 
 
 def _tile_index(m, A, T):
@@ -258,129 +248,184 @@ def _tile_index(m, A, T):
     return np.arange(T)[:, None] * m + np.arange(A)
 
 
-# ------------------------------------------------------------------------------------ input transform
-
-
 @njit_parallel
-def _input_transform_kernel(R, BT, m, Th, V):
-    # R: Hr, C, A, L (row-transformed lanes)    V: A*A, C, Th*L
-    Hr, C, A, L = R.shape
+def _tile_transform_kernel(x, B8, m, Nb, n0, row_off, col_off, replicate, ty0, Th, V):
+    # x: C, N, H, W    B8: BT, columns padded to 8 with zeros    V: A*A, C, Th*L (L = Tw*Nb), tile
+    # rows ty0 .. ty0+Th-1 of the padded input
+    C, N, H, W = x.shape
+    A = B8.shape[0]
+    L = V.shape[2] // Th
+    Wq = L // Nb + (A - 1) // m
+    e = np.array([min(i, A - 1) for i in range(8)])  # the lane of term i of _sum8 (past A: any, times 0)
     for cy in prange(C * Th):  # one row of tiles of one channel: independent outputs
         c = cy // Th
         ty = cy % Th
-        acc = np.empty(L, R.dtype)  # one lane summed in L1, then written once (V is far bigger than L2)
-        for a in range(A):  # V[a, b] = sum_i BT[a, i] R[row i of the tile, b]
-            for b in range(A):
-                acc[:] = 0
-                for i in range(A):
-                    _axpy(BT[a, i], R[ty * m + i, c, b], acc)
-                V[a * A + b, c, ty * L : (ty + 1) * L] = acc
+        ln = np.empty((m, Wq * Nb), V.dtype)  # one padded input row by column phase, image last
+        Rt = np.empty((A, A, L), V.dtype)  # the tile row's A input rows, row-transformed
+        for i in range(A):
+            y = _src(row_off + (ty0 + ty) * m + i, H, replicate)
+            if y < 0 or (not replicate and (col_off < 0 or col_off + Wq * m > W)):
+                ln[:] = 0  # some reads are zero padding
+            if y >= 0:
+                for ph in range(m):
+                    for q in range(Wq):
+                        xc = _src(col_off + q * m + ph, W, replicate)
+                        if xc >= 0:
+                            for n in range(Nb):
+                                ln[ph, q * Nb + n] = x[c, n0 + n, y, xc]
+            # (each slice made once: making one costs a reference count, shared between the threads)
+            s0, s1 = ln[e[0] % m, (e[0] // m) * Nb :], ln[e[1] % m, (e[1] // m) * Nb :]
+            s2, s3 = ln[e[2] % m, (e[2] // m) * Nb :], ln[e[3] % m, (e[3] // m) * Nb :]
+            s4, s5 = ln[e[4] % m, (e[4] // m) * Nb :], ln[e[5] % m, (e[5] // m) * Nb :]
+            s6, s7 = ln[e[6] % m, (e[6] // m) * Nb :], ln[e[7] % m, (e[7] // m) * Nb :]
+            for b in range(A):  # Rt[i, b] = sum_j BT[b, j] (value j of every tile of the row)
+                _sum8(Rt[i, b], s0, s1, s2, s3, s4, s5, s6, s7, B8[b])
+        for b in range(A):  # V[a, b] = sum_i BT[a, i] Rt[i, b]
+            s0, s1, s2, s3, s4, s5, s6, s7 = (Rt[e[0], b], Rt[e[1], b], Rt[e[2], b], Rt[e[3], b], Rt[e[4], b],
+                                              Rt[e[5], b], Rt[e[6], b], Rt[e[7], b])
+            for a in range(A):
+                _sum8(V[a * A + b, c, ty * L : (ty + 1) * L], s0, s1, s2, s3, s4, s5, s6, s7, B8[a])
 
 
-def input_transform_reference(R, BT, m, Th):
-    """Readable twin of :func:`_input_transform_kernel`: gather each tile's A rows, apply BT."""
-    Hr, C, A, L = R.shape
-    Rt = R[_tile_index(m, A, Th)]  # Th, A, C, A, L
-    return np.einsum("ai,yicbk->abcyk", BT, Rt).reshape(A * A, C, Th * L)
+def tile_transform(x, BT, m, Tw, row_off, col_off, replicate, out, n0=0, Nb=None, ty0=0):
+    """``V = BT d BT^T`` of every tile of tile rows ty0 .. ty0+Th-1, straight from the pixels.
 
-
-def input_transform(R, BT, m, Th, out):
-    """``V[a*A + b, c, ty*L + k] = sum_i BT[a, i] R[ty*m + i, c, b, k]``: the column half of ``BT d BT^T``.
+    Equal to :func:`tile_transform_reference` to rounding (each sum in order, :func:`_sum8`).
 
     Parameters
     ----------
-    R : ndarray, shape (Hr, C, A, L), rows from :func:`row_transform` (L = Tw*N); Hr >= (Th - 1)*m + A
-    BT : ndarray, shape (A, A)
-    m, Th : int, tile step and tile rows
-    out : ndarray, shape (A*A, C, Th*L), filled: V, tile (ty, tx, n) at column ``(ty*Tw + tx)*N + n``
+    x : ndarray, shape (C, N, H, W), channel-major; images n0 .. n0+Nb-1 are read
+    BT : ndarray, shape (A, A); m : int, the tile step; Tw : int, tiles per row
+    row_off, col_off, replicate : the read convention of :mod:`npsrcnn.engine.unfold`, for tile row 0
+    out : ndarray, shape (A*A, C, Th*Tw*Nb): V, tile (ty, tx, n) at column ``(ty*Tw + tx)*Nb + n``
     """
-    Hr, C, A, L = R.shape
-    _check_tiles(Hr, m, A, Th)
-    _check(out, (A * A, C, Th * L), R.dtype, "V")
-    _input_transform_kernel(R, BT.astype(R.dtype), m, Th, out)
+    C, N = x.shape[:2]
+    A = BT.shape[0]
+    Nb = N - n0 if Nb is None else Nb
+    P = out.shape[2]
+    if P % (Tw * Nb):
+        raise ValueError(f"V's {P} columns are not whole rows of {Tw} x {Nb} tiles")
+    _check(out, (A * A, C, P), x.dtype, "V")
+    if A > 8:
+        raise ValueError(f"tiles of {A} values: the kernels take at most 8")
+    _tile_transform_kernel(np.ascontiguousarray(x), _pad8(BT.astype(x.dtype)), m, Nb, n0, row_off, col_off,
+                           bool(replicate), ty0, P // (Tw * Nb), out)
     return out
 
 
 @njit_parallel
-def _input_transform_adjoint_kernel(dV, BT, m, Th, first, dR):
-    # dV: A*A, C, Th*L    dR: Hr, C, A, L; a row is written where first touched, else added to
-    Hr, C, A, L = dR.shape
-    for c in prange(C):  # tiles of one channel overlap; channels are independent outputs
-        acc = np.empty(L, dR.dtype)
-        for ty in range(Th):
-            for i in range(A):  # dR[row i of the tile, b] += sum_a BT[a, i] dV[a, b]
-                for b in range(A):
-                    acc[:] = 0
-                    for a in range(A):
-                        _axpy(BT[a, i], dV[a * A + b, c, ty * L : (ty + 1) * L], acc)
-                    if (first and ty == 0) or i >= A - m:  # no earlier tile row reached this row
-                        dR[ty * m + i, c, b] = acc
-                    else:
-                        _axpy(1, acc, dR[ty * m + i, c, b])
+def _tile_transform_adjoint_kernel(dV, BTt8, m, Nb, n0, row_off, col_off, replicate, ty0, Th, carry, first, last,
+                                   dx):
+    # dV: A*A, C, Th*L    BTt8: BT^T, columns padded to 8    carry: C, A-m, A, L (rows shared with the
+    # next or previous block of tile rows)    dx: C, N, H, W, accumulated into
+    C, N, H, W = dx.shape
+    A = BTt8.shape[0]
+    L = dV.shape[2] // Th
+    Wq = L // Nb + (A - 1) // m
+    Hb = (Th - 1) * m + A  # padded rows the block's tiles read
+    S = A - m  # of them, rows shared with the next block's
+    e = np.array([min(i, A - 1) for i in range(8)])
+    for c in prange(C):  # under replicate several rows land on one edge row: a channel per thread
+        dR = np.zeros((Hb, A, L), dx.dtype)  # the block's rows before the rows' adjoint
+        if not first:
+            dR[:S] = carry[c]
+        for ty in range(Th):  # dR[ty*m + i, b] += sum_a BT[a, i] dV[a, b] (the columns' adjoint)
+            t = ty * L
+            for b in range(A):
+                s0, s1 = dV[e[0] * A + b, c, t : t + L], dV[e[1] * A + b, c, t : t + L]
+                s2, s3 = dV[e[2] * A + b, c, t : t + L], dV[e[3] * A + b, c, t : t + L]
+                s4, s5 = dV[e[4] * A + b, c, t : t + L], dV[e[5] * A + b, c, t : t + L]
+                s6, s7 = dV[e[6] * A + b, c, t : t + L], dV[e[7] * A + b, c, t : t + L]
+                for i in range(A):
+                    _add8(dR[ty * m + i, b], s0, s1, s2, s3, s4, s5, s6, s7, BTt8[i])
+        done = Hb
+        if not last:  # the next block adds to its first rows: hand them on
+            done = Hb - S
+            carry[c] = dR[done:]
+        ln = np.empty((m, Wq * Nb), dx.dtype)
+        for yp in range(done):  # the rows' adjoint: value j of every tile += sum_b BT[b, j] dR[yp, b]
+            y = _src(row_off + ty0 * m + yp, H, replicate)
+            if y < 0:
+                continue
+            ln[:] = 0
+            r = dR[yp]
+            r0, r1, r2, r3, r4, r5, r6, r7 = r[e[0]], r[e[1]], r[e[2]], r[e[3]], r[e[4]], r[e[5]], r[e[6]], r[e[7]]
+            for j in range(A):
+                o = (j // m) * Nb
+                _add8(ln[j % m, o : o + L], r0, r1, r2, r3, r4, r5, r6, r7, BTt8[j])
+            for ph in range(m):
+                for q in range(Wq):
+                    xc = _src(col_off + q * m + ph, W, replicate)
+                    if xc >= 0:
+                        for n in range(Nb):
+                            dx[c, n0 + n, y, xc] += ln[ph, q * Nb + n]
 
 
-def input_transform_adjoint_reference(dV, BT, m, Th, Hr):
-    """Readable twin of :func:`_input_transform_adjoint_kernel` (into zeros): BT^T on each tile's
-    column, overlap-added over the rows the tiles share."""
-    A2, C, P = dV.shape
-    A = BT.shape[0]
-    L = P // Th
-    dRt = np.einsum("ai,abcyk->yicbk", BT, dV.reshape(A, A, C, Th, L))  # Th, A, C, A, L
-    dR = np.zeros((Hr, C, A, L), dV.dtype)
-    for i in range(A):
-        dR[i : i + Th * m : m] += dRt[:, i]
-    return dR
+def tile_transform_adjoint(dV, BT, m, Tw, row_off, col_off, replicate, dx, n0=0, Nb=None, ty0=0, carry=None,
+                           first=True, last=True):
+    """Adjoint of :func:`tile_transform`: add V's gradient onto the pixels its tiles read (``dx +=``).
 
-
-def input_transform_adjoint(dV, BT, m, Th, out, first=True):
-    """Adjoint of :func:`input_transform`: ``out[ty*m + i, c, b] += sum_a BT[a, i] dV[a*A + b, c, tile row ty]``.
+    Per channel, the columns' adjoint of every tile row is summed into the rows they read, then each
+    row gets the rows' adjoint once and is added onto dx. Equal to
+    :func:`tile_transform_adjoint_reference` to rounding.
 
     Parameters
     ----------
-    dV : ndarray, shape (A*A, C, Th*L)
-    out : ndarray, shape (Hr, C, A, L), filled: no need to zero it. Tile rows overlap by A - m rows;
-        each row is written by the first tile row that reaches it and added to by the others.
-    first : bool
-        False for a block of tile rows that continues the previous one (whose last A - m rows are the
-        first A - m rows of `out`): those rows are added to, not written.
+    dV : ndarray, shape (A*A, C, Th*Tw*Nb)
+    dx : ndarray, shape (C, N, H, W), accumulated into (images n0 .. n0+Nb-1)
+    carry : ndarray, shape (C, A-m, A, Tw*Nb), optional
+        For consecutive blocks of tile rows of the same images: the rows a block shares with the next
+        (A - m of them) are left here (``last=False``) and taken up by the next (``first=False``), so
+        that they too get the rows' adjoint once.
     """
-    Hr, C, A, L = out.shape
-    _check_tiles(Hr, m, A, Th)
-    _check(dV, (A * A, C, Th * L), out.dtype, "dV")
-    _input_transform_adjoint_kernel(dV, BT.astype(out.dtype), m, Th, bool(first), out)
-    return out
-
-
-def _check_tiles(Hr, m, A, Th):
-    if Hr < (Th - 1) * m + A:
-        raise ValueError(f"{Hr} rows do not hold {Th} rows of {A}x{A} tiles at step {m}")
+    A2, C, P = dV.shape
+    A = BT.shape[0]
+    Nb = dx.shape[1] - n0 if Nb is None else Nb
+    if P % (Tw * Nb) or A2 != A * A:
+        raise ValueError(f"dV {dV.shape} is not rows of {Tw} x {Nb} tiles of {A} x {A}")
+    if A > 8:
+        raise ValueError(f"tiles of {A} values: the kernels take at most 8")
+    _check(dx, (C,) + dx.shape[1:], dV.dtype, "dx")
+    if carry is None:
+        if not (first and last):
+            raise ValueError("a block that is not both first and last needs a carry buffer")
+        carry = np.empty((C, A - m, A, Tw * Nb), dV.dtype)
+    _check(carry, (C, A - m, A, Tw * Nb), dV.dtype, "carry")
+    _tile_transform_adjoint_kernel(dV, _pad8(BT.T.astype(dV.dtype)), m, Nb, n0, row_off, col_off,
+                                   bool(replicate), ty0, P // (Tw * Nb), carry, bool(first), bool(last), dx)
+    return dx
 
 
 # ----------------------------------------------------------------------------------- output transform
 
 
 @njit_parallel
-def _output_transform_kernel(M, AT, m, Th, Tw, n0, r0, nrows, out):
-    # M: A*A, F, Th*Tw*Nb    out: F, N, Ho, Wo; rows r0 .. r0+nrows-1 of images n0 .. n0+Nb-1 written
+def _output_transform_kernel(M, AT8, m, Th, Tw, n0, r0, nrows, out):
+    # M: A*A, F, Th*Tw*Nb    AT8: AT (m, A), columns padded to 8    out: F, N, Ho, Wo; rows r0 ..
+    # r0+nrows-1 of images n0 .. n0+Nb-1 written
     F, N, Ho, Wo = out.shape
-    A = AT.shape[1]
+    A = int(round(np.sqrt(M.shape[0])))
     Nb = M.shape[2] // (Th * Tw)
     L = Tw * Nb
+    e = np.array([min(i, A - 1) for i in range(8)])  # the lane of term i of _sum8 (past A: times 0)
     for fy in prange(F * Th):  # one row of tiles of one output channel: independent outputs
         f = fy // Th
         ty = fy % Th
-        S = np.zeros((m, A, L), M.dtype)  # private scratch of the iteration
+        t = ty * L
+        S = np.empty((m, A, L), M.dtype)  # private scratch of the iteration
         Y = np.empty(L, M.dtype)
-        for a in range(A):  # S[i, b] = sum_a AT[i, a] M[a, b]
-            for b in range(A):
-                src = M[a * A + b, f, ty * L : (ty + 1) * L]
-                for i in range(m):
-                    _axpy(AT[i, a], src, S[i, b])
+        for b in range(A):  # S[i, b] = sum_a AT[i, a] M[a, b]
+            s0, s1, s2, s3 = M[e[0] * A + b, f, t : t + L], M[e[1] * A + b, f, t : t + L], \
+                M[e[2] * A + b, f, t : t + L], M[e[3] * A + b, f, t : t + L]
+            s4, s5, s6, s7 = M[e[4] * A + b, f, t : t + L], M[e[5] * A + b, f, t : t + L], \
+                M[e[6] * A + b, f, t : t + L], M[e[7] * A + b, f, t : t + L]
+            for i in range(m):
+                _sum8(S[i, b], s0, s1, s2, s3, s4, s5, s6, s7, AT8[i])
         for i in range(min(m, nrows - ty * m)):  # Y[i, j] = sum_b S[i, b] AT[j, b], inside the output
+            s0, s1, s2, s3 = S[i, e[0]], S[i, e[1]], S[i, e[2]], S[i, e[3]]
+            s4, s5, s6, s7 = S[i, e[4]], S[i, e[5]], S[i, e[6]], S[i, e[7]]
             for j in range(m):
-                Y[:] = 0
-                for b in range(A):
-                    _axpy(AT[j, b], S[i, b], Y)
+                _sum8(Y, s0, s1, s2, s3, s4, s5, s6, s7, AT8[j])
                 for tx in range(min(Tw, (Wo - j + m - 1) // m)):
                     for n in range(Nb):
                         out[f, n0 + n, r0 + ty * m + i, tx * m + j] = Y[tx * Nb + n]
@@ -412,37 +457,40 @@ def output_transform(M, AT, m, Th, Tw, out, n0=0, r0=0, nrows=None):
         raise ValueError(f"{Th}x{Tw} tiles of {m}x{m} do not cover {nrows} rows of {Wo}")
     _check(out, out.shape, M.dtype, "out")
     _check(M, (A * A, F, M.shape[2]), M.dtype, "M")
-    _output_transform_kernel(M, AT.astype(M.dtype), m, Th, Tw, n0, r0, nrows, out)
+    if A > 8:
+        raise ValueError(f"tiles of {A} values: the kernels take at most 8")
+    _output_transform_kernel(M, _pad8(AT.astype(M.dtype)), m, Th, Tw, n0, r0, nrows, out)
     return out
 
 
 @njit_parallel
-def _output_transform_adjoint_kernel(dout, AT, m, Th, Tw, n0, r0, nrows, dM):
+def _output_transform_adjoint_kernel(dout, ATt8, m, Th, Tw, n0, r0, nrows, dM):
     # dout: F, N, Ho, Wo (rows r0 .. r0+nrows-1 of images n0 .. read; a tile past them reads 0)
-    # dM: A*A, F, Th*Tw*Nb, filled
+    # ATt8: AT^T (A, m), columns padded to 8    dM: A*A, F, Th*Tw*Nb, filled
     F, N, Ho, Wo = dout.shape
-    A = AT.shape[1]
+    A = ATt8.shape[0]
     Nb = dM.shape[2] // (Th * Tw)
     L = Tw * Nb
+    e = np.array([min(i, m - 1) for i in range(8)])  # the lane of term i of _sum8 (past m: times 0)
     for fy in prange(F * Th):  # one row of tiles of one output channel: independent outputs
         f = fy // Th
         ty = fy % Th
-        S = np.zeros((m, A, L), dM.dtype)  # private scratch of the iteration
-        Y = np.zeros(L, dM.dtype)
+        t = ty * L
+        S = np.zeros((m, A, L), dM.dtype)  # private scratch of the iteration (rows past dout stay 0)
+        Y = np.zeros((m, L), dM.dtype)  # dY[i, j] of every tile, j = 0 .. m-1
         for i in range(min(m, nrows - ty * m)):  # S[i, b] = sum_j dY[i, j] AT[j, b]
             for j in range(m):
                 for tx in range(min(Tw, (Wo - j + m - 1) // m)):
                     for n in range(Nb):
-                        Y[tx * Nb + n] = dout[f, n0 + n, r0 + ty * m + i, tx * m + j]
-                for b in range(A):
-                    _axpy(AT[j, b], Y, S[i, b])
-                Y[:] = 0
-        for a in range(A):  # dM[a, b] = sum_i AT[i, a] S[i, b]
+                        Y[j, tx * Nb + n] = dout[f, n0 + n, r0 + ty * m + i, tx * m + j]
+            s0, s1, s2, s3, s4, s5, s6, s7 = Y[e[0]], Y[e[1]], Y[e[2]], Y[e[3]], Y[e[4]], Y[e[5]], Y[e[6]], Y[e[7]]
             for b in range(A):
-                Y[:] = 0  # one lane summed in L1, then written once
-                for i in range(m):
-                    _axpy(AT[i, a], S[i, b], Y)
-                dM[a * A + b, f, ty * L : (ty + 1) * L] = Y
+                _sum8(S[i, b], s0, s1, s2, s3, s4, s5, s6, s7, ATt8[b])
+        for b in range(A):  # dM[a, b] = sum_i AT[i, a] S[i, b]
+            s0, s1, s2, s3 = S[e[0], b], S[e[1], b], S[e[2], b], S[e[3], b]
+            s4, s5, s6, s7 = S[e[4], b], S[e[5], b], S[e[6], b], S[e[7], b]
+            for a in range(A):
+                _sum8(dM[a * A + b, f, t : t + L], s0, s1, s2, s3, s4, s5, s6, s7, ATt8[a])
 
 
 def output_transform_adjoint_reference(dout, AT, m, Th, Tw):
@@ -469,5 +517,7 @@ def output_transform_adjoint(dout, AT, m, Th, Tw, out, n0=0, r0=0, nrows=None):
     nrows = Ho - r0 if nrows is None else nrows
     _check(dout, dout.shape, out.dtype, "dout")
     _check(out, (A * A, F, out.shape[2]), dout.dtype, "dM")
-    _output_transform_adjoint_kernel(dout, AT.astype(dout.dtype), m, Th, Tw, n0, r0, nrows, out)
+    if A > 8:
+        raise ValueError(f"tiles of {A} values: the kernels take at most 8")
+    _output_transform_adjoint_kernel(dout, _pad8(AT.T.astype(dout.dtype)), m, Th, Tw, n0, r0, nrows, out)
     return out
