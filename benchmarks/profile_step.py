@@ -6,6 +6,9 @@ is what im2col, col2im, bias, ReLU and the taps kernels cost. Prints JSON; media
 
     python benchmarks/profile_step.py --arch 9-1-5 --threads 2
     python benchmarks/profile_step.py --arch 9-5-5 --threads 2
+
+For a Winograd layer (9-5-5's layer 2), ``winograd_ms`` splits it: each transform kernel, and what
+they leave of the strategy's forward and backward (the A*A GEMMs and the sums of their results).
 """
 import argparse
 import os
@@ -58,6 +61,29 @@ def main(argv=None):
         return timed(f"layer{3 - (calls['b'] - 1) % 3}_backward", backward, *a, **kw)
 
     engine.conv_forward_cm, engine.conv_backward_cm = fwd, bwd  # what SRCNN.loss_and_grads calls
+    # Winograd layers: each transform kernel (called through the module) and the strategy's whole
+    # forward and backward; what the kernels leave of the latter is the A*A GEMMs (and their sums)
+    from npsrcnn.engine import conv, winograd
+
+    wino = {}
+    kernels = ("tile_transform", "tile_transform_adjoint", "output_transform", "output_transform_adjoint",
+               "kernel_transform", "kernel_transform_adjoint")
+    saved = {k: getattr(winograd, k) for k in kernels}
+    saved_strategies = dict(conv.STRATEGIES)
+
+    def wrap(label, fn):
+        def run(*a, **kw):
+            t0 = time.perf_counter()
+            out = fn(*a, **kw)
+            wino[label] = wino.get(label, 0.0) + time.perf_counter() - t0
+            return out
+        return run
+
+    for k in kernels:
+        setattr(winograd, k, wrap(k, saved[k]))
+    for name in ("winograd2", "winograd4"):
+        f, b = conv.STRATEGIES[name]
+        conv.STRATEGIES[name] = (wrap("whole forward", f), wrap("whole backward", b))
     steps = []
     try:
         for _ in range(args.repeats):
@@ -66,6 +92,14 @@ def main(argv=None):
             steps.append(time.perf_counter() - t0)
     finally:
         engine.conv_forward_cm, engine.conv_backward_cm = forward, backward
+        for k in kernels:
+            setattr(winograd, k, saved[k])
+        conv.STRATEGIES.update(saved_strategies)
+    wino = {k: v / args.repeats * 1e3 for k, v in wino.items()}
+    if wino:
+        wino["GEMMs and the rest"] = (wino["whole forward"] + wino["whole backward"]
+                                      - sum(v for k, v in wino.items() if k in kernels))
+        wino = {k: round(v, 2) for k, v in sorted(wino.items())}
     step = float(np.median(steps))
     parts = {k: round(v / args.repeats * 1e3, 2) for k, v in sorted(times.items())}
 
@@ -96,7 +130,8 @@ def main(argv=None):
             gemms[f"layer{layer} {name}"] = round(float(np.median(t)) * 1e3 * (B // mb), 2)
         H = Ho
     json.dump({"arch": args.arch, "batch": B, "threads": args.threads, "step_ms": round(step * 1e3, 2),
-               "patches_per_s": round(B / step), "layers_ms": parts, "bare_gemms_ms": gemms}, sys.stdout, indent=1)
+               "patches_per_s": round(B / step), "layers_ms": parts, "bare_gemms_ms": gemms,
+               "winograd_ms": wino}, sys.stdout, indent=1)
     print()
 
 

@@ -73,3 +73,12 @@ def test_winograd_kernels_times_every_transform_and_gemm():
     out = json.loads(run_script("winograd_kernels.py", "--quick", "--json"))
     assert {"tile transform V = BT d BT^T", "tile adjoint (into dx)", "GEMMs M = U @ V"} <= set(out["ms"])
     assert out["gemms_ms"] > 0 and out["transforms_ms"] > 0
+
+
+def test_profile_step_splits_the_winograd_layer():
+    out = json.loads(run_script("profile_step.py", "--arch", "9-5-5", "--batch", "32", "--repeats", "1",
+                                "--threads", "1"))
+    wino = out["winograd_ms"]
+    assert {"tile_transform", "tile_transform_adjoint", "output_transform", "GEMMs and the rest"} <= set(wino)
+    assert 0 < wino["tile_transform"] < wino["whole forward"] and wino["GEMMs and the rest"] > 0
+    assert set(out["layers_ms"]) == {f"layer{i}_{d}" for i in (1, 2, 3) for d in ("forward", "backward")}
