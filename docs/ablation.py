@@ -41,15 +41,21 @@ RUNS = [
     ("cosine", "+ cosine schedule, 200 warm-up steps", "--recipe paper --schedule cosine --lr-floor 0.01 --warmup 200 --epochs 40"),
     ("dihedral", "+ flips/rotations per patch", "--recipe paper --augment dihedral --epochs 40"),
     ("scaleaug", "+ downscaled copies 0.9-0.6", "--recipe paper --scale-aug 0.9,0.8,0.7,0.6 --epochs 12"),
-    ("fast", "fast recipe (all of the above)", "--recipe fast --epochs 12"),
-    ("fast-noscale", "fast recipe without the downscaled copies", "--recipe fast --scale-aug none --epochs 40"),
-    ("fast-p45", "fast recipe, 45x45 patches, batch 64", "--recipe fast --patch-size 45 --batch-size 64 --epochs 7"),
-    ("fast-p57", "fast recipe, 57x57 patches, batch 32", "--recipe fast --patch-size 57 --batch-size 32 --epochs 4"),
-    ("fast-955", "fast recipe, 9-5-5", "--recipe fast --arch 9-5-5 --epochs 12"),
+    ("fast", "fast recipe (all of the above)", "--recipe fast --lr-ratio 0.1 --epochs 12"),
+    ("fast-noscale", "fast recipe without the downscaled copies",
+     "--recipe fast --lr-ratio 0.1 --scale-aug none --epochs 40"),
+    ("fast-p45", "fast recipe, 45x45 patches, batch 64",
+     "--recipe fast --lr-ratio 0.1 --patch-size 45 --batch-size 64 --epochs 7"),
+    ("fast-p57", "fast recipe, 57x57 patches, batch 32",
+     "--recipe fast --lr-ratio 0.1 --patch-size 57 --batch-size 32 --epochs 4"),
+    ("fast-r1", "fast recipe, one Adam rate for every layer (--lr-ratio 1)",
+     "--recipe fast --lr-ratio 1 --epochs 12"),
+    ("fast-955", "fast recipe, 9-5-5", "--recipe fast --lr-ratio 0.1 --arch 9-5-5 --epochs 12"),
+    ("fast-955-r1", "fast recipe, 9-5-5, --lr-ratio 1", "--recipe fast --lr-ratio 1 --arch 9-5-5 --epochs 12"),
     # longer runs: the previous shipped x3 (9-1-5) and the new one (9-5-5), from their own logs
-    ("fast-40", "fast recipe, 40 epochs (9-1-5 x3 shipped before)", "--recipe fast --epochs 40"),
+    ("fast-40", "fast recipe, 40 epochs (9-1-5 x3 shipped before)", "--recipe fast --lr-ratio 0.1 --epochs 40"),
     ("fast-955-92", "fast recipe, 9-5-5, 56 epochs, resumed to 92 (x3 shipped)",
-     "--recipe fast --arch 9-5-5 --epochs 56, then --resume --epochs 92"),
+     "--recipe fast --lr-ratio 0.1 --arch 9-5-5 --epochs 56, then --resume --epochs 92"),
 ]
 LONG_RUNS = ("fast-40", "fast-955-92")  # logs copied from the shipped weights' runs, not re-run here
 COMMON = "npsrcnn train --scale 3 --threads 1 --report-dir data/Set5 --no-progress"

@@ -5,8 +5,8 @@ Two named recipes set the defaults; every value of a recipe is also a flag that 
 inputs and 21x21 labels at stride 14, SGD with momentum 0.9 and per-layer rates (1e-4 for w1, w2;
 1e-5 for the biases and w3), batch 128, Caffe's EuclideanLoss (sum of squared errors / 2N), with one
 departure (``--init he`` instead of the paper's N(0, 1e-3^2), ``--init paper``, which needs hours of
-SGD before it even matches bicubic). ``--recipe fast`` trains with Adam, a cosine schedule, the 8
-flips/rotations of every patch and downscaled copies of the images (:data:`RECIPES`; docs/training.md
+SGD before it even matches bicubic). ``--recipe fast`` trains with Adam at one rate for every layer, a
+cosine schedule, the 8 flips/rotations of every patch and downscaled copies of the images (:data:`RECIPES`; docs/training.md
 measures each lever).
 
 Training data, first found: ``--train-h5 FILE``; ``--train-dir DIR``; ``$NPSRCNN_DATA/T91`` (or
@@ -52,7 +52,7 @@ RESUME_KEYS = ("arch", "n1", "n2", "scale", "batch_size", "lr", "momentum", "los
 RECIPES = {
     "paper": dict(arch="9-1-5", epochs=20, batch_size=128, optimizer="sgd", lr=None, lr_ratio=0.1,
                   schedule="constant", warmup=0, lr_floor=0.0, augment="none", scale_aug="none", patch_size=33),
-    "fast": dict(arch="9-1-5", epochs=40, batch_size=128, optimizer="adam", lr=1e-3, lr_ratio=0.1,
+    "fast": dict(arch="9-1-5", epochs=40, batch_size=128, optimizer="adam", lr=1e-3, lr_ratio=1.0,
                  schedule="cosine", warmup=200, lr_floor=0.01, augment="dihedral", scale_aug="0.9,0.8,0.7,0.6",
                  patch_size=33),
 }
@@ -73,7 +73,7 @@ def build_parser(prog=PROG):
                    help="rate of w1 and w2; b1, b2, w3, b3 get lr x --lr-ratio (recipe; paper: 1e-4 for --loss caffe, "
                         "220.5x that for mean)")
     p.add_argument("--lr-ratio", type=float, metavar="F",
-                   help="rate of b1, b2, w3 and b3 as a fraction of --lr (recipe; the paper's 0.1)")
+                   help="rate of b1, b2, w3 and b3 as a fraction of --lr (recipe; paper 0.1, fast 1)")
     p.add_argument("--schedule", choices=("constant", "step", "cosine"),
                    help="learning-rate schedule over the run: step = x0.1 at 50%% and 75%% (recipe)")
     p.add_argument("--warmup", type=int, metavar="N", help="steps of linear learning-rate warm-up (recipe)")
@@ -381,7 +381,9 @@ def train(args, cfg, out, prog=PROG):
 
     if args.resume:
         model, opt_state, state, saved = load_checkpoint(out / CHECKPOINT)
-        saved_cfg = (saved or {}).get("train_config", {})
+        saved_cfg = dict((saved or {}).get("train_config", {}))
+        if "recipe" in saved_cfg:
+            saved_cfg.setdefault("lr_ratio", 0.1)  # runs begun before --lr-ratio existed used the paper's
         diff = [k for k in RESUME_KEYS if k in saved_cfg and saved_cfg[k] != cfg[k]]
         if diff:
             k = diff[0]

@@ -392,6 +392,7 @@ def test_fast_recipe_trains_with_adam_cosine_dihedral_and_downscaled_copies(imag
     assert "augmentation: dihedral, downscaled copies: 0.9,0.8,0.7,0.6" in err
     cfg = SRCNN.load(out / "model.h5").config
     assert cfg["train_config"]["optimizer"] == "adam" and cfg["train_config"]["scale_aug"] == "0.9,0.8,0.7,0.6"
+    assert cfg["train_config"]["lr_ratio"] == 1.0 and "w3 0.001, b3 0.001" in err  # one rate for every layer
     assert cfg["patches"] > PATCHES  # the downscaled copies add patches (0.9 and 0.8 of 96 px still hold 33 px)
     with h5py.File(out / "checkpoint.h5", "r") as f:
         assert {"m.w1", "v.b3", "beta1", "steps"} <= set(f["optimizer"])
@@ -447,6 +448,22 @@ def test_resume_refuses_another_optimizer(images, tmp_path, capsys):
     assert "used optimizer='sgd', not 'adam'" in capsys.readouterr().err
     assert train_cli.main(args_for(images, out, "--epochs", "2", "--resume", "--lr-ratio", "1")) == 2
     assert "used lr_ratio=0.1, not 1.0" in capsys.readouterr().err
+
+
+def test_a_run_from_before_lr_ratio_resumes_with_the_paper_ratio(images, tmp_path, capsys):
+    """Checkpoints written before --lr-ratio existed trained with 0.1: resuming one under the fast
+    recipe's new default (1) is refused as another setting, and --lr-ratio 0.1 continues it."""
+    out = tmp_path / "run"
+    argv = ["--recipe", "fast", "--arch", "9-1-5", "--scale-aug", "none", "--lr-ratio", "0.1"]
+    assert train_cli.main(args_for(images, out, *argv, "--epochs", "1")) == 0
+    with h5py.File(out / "checkpoint.h5", "r+") as f:
+        cfg = json.loads(f.attrs["config"])
+        del cfg["train_config"]["lr_ratio"]
+        f.attrs["config"] = json.dumps(cfg)
+    capsys.readouterr()
+    assert train_cli.main(args_for(images, out, *argv[:-2], "--epochs", "2", "--resume")) == 2
+    assert "used lr_ratio=0.1, not 1.0" in capsys.readouterr().err
+    assert train_cli.main(args_for(images, out, *argv, "--epochs", "2", "--resume")) == 0
 
 
 def test_lr_ratio_sets_the_rate_of_the_biases_and_last_layer(images, tmp_path, capsys):
