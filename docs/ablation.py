@@ -3,7 +3,8 @@
     python docs/ablation.py commands               # the training commands (run them one after another)
     python docs/ablation.py plot --runs RUNS_DIR   # copy each run's log into docs/ablation/, then plot
 
-Every run is 9-1-5 x3 on T91 less the 5 held-out images, ``--threads 1``, about 6,000 steps of 128
+Every run is x3 on T91 less the 5 held-out images (9-1-5 unless the flags say 9-5-5), ``--threads 1``
+(fast-r1 ran with ``--threads 2``, which gives the same weights bit for bit), about 6,000 steps of 128
 patches (40 epochs without the downscaled copies, 12 with them; the larger-patch runs take about
 6,000 steps of 64 or 32 patches, each step costing about as much), Set5 logged per epoch with
 ``--report-dir`` for the curves only. ``plot`` reads ``docs/ablation/<name>.jsonl`` (the runs' own

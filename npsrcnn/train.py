@@ -6,8 +6,8 @@ inputs and 21x21 labels at stride 14, SGD with momentum 0.9 and per-layer rates 
 1e-5 for the biases and w3), batch 128, Caffe's EuclideanLoss (sum of squared errors / 2N), with one
 departure (``--init he`` instead of the paper's N(0, 1e-3^2), ``--init paper``, which needs hours of
 SGD before it even matches bicubic). ``--recipe fast`` trains with Adam at one rate for every layer, a
-cosine schedule, the 8 flips/rotations of every patch and downscaled copies of the images (:data:`RECIPES`; docs/training.md
-measures each lever).
+cosine schedule, the 8 flips/rotations of every patch and downscaled copies of the images
+(:data:`RECIPES`; docs/training.md measures each lever).
 
 Training data, first found: ``--train-h5 FILE``; ``--train-dir DIR``; ``$NPSRCNN_DATA/T91`` (or
 ``data/T91``); else the sample photographs shipped in scikit-image's wheel (``pip install -e
@@ -70,8 +70,8 @@ def build_parser(prog=PROG):
     p.add_argument("--batch-size", type=int, metavar="N", help="patches per step (recipe)")
     p.add_argument("--optimizer", choices=("sgd", "adam"), help="momentum SGD (Caffe's) or Adam (recipe)")
     p.add_argument("--lr", type=float, metavar="LR",
-                   help="rate of w1 and w2; b1, b2, w3, b3 get lr x --lr-ratio (recipe; paper: 1e-4 for --loss caffe, "
-                        "220.5x that for mean)")
+                   help="rate of w1 and w2; b1, b2, w3, b3 get lr x --lr-ratio (recipe; paper: 1e-4 for "
+                        "--loss caffe, 220.5x that for mean)")
     p.add_argument("--lr-ratio", type=float, metavar="F",
                    help="rate of b1, b2, w3 and b3 as a fraction of --lr (recipe; paper 0.1, fast 1)")
     p.add_argument("--schedule", choices=("constant", "step", "cosine"),
@@ -342,8 +342,8 @@ def resolve_config(args):
                         f"(it trims {border} pixels per side)")
     return dict(recipe=args.recipe, arch=f"{f1}-{f2}-{f3}", n1=args.n1, n2=args.n2, scale=args.scale,
                 epochs=v["epochs"], batch_size=v["batch_size"], optimizer=v["optimizer"], lr=v["lr"],
-                lr_ratio=v["lr_ratio"],
-                schedule=v["schedule"], warmup=v["warmup"], lr_floor=v["lr_floor"], momentum=args.momentum,
+                lr_ratio=v["lr_ratio"], schedule=v["schedule"], warmup=v["warmup"], lr_floor=v["lr_floor"],
+                momentum=args.momentum,
                 loss=args.loss, init=args.init, init_from=args.init_from, augment=v["augment"],
                 scale_aug=",".join(f"{f:g}" for f in factors) or "none", patch_size=v["patch_size"],
                 val_images=args.val_images, seed=args.seed, stride=args.stride,

@@ -128,7 +128,7 @@ def kernel_transform(w, G):
 
     Float64 keeps the rounding of G's fractions out of the result. Small (F*C matrices of r x r) but
     paid per call, so per training sub-batch: a kernel over runs of channels rather than NumPy's
-    tensordots (1.1 -> 0.3 ms for 9-5-5 layer 2).
+    tensordots (1.05 -> 0.24 ms for 9-5-5 layer 2, one sub-batch).
     """
     F, C = w.shape[:2]
     A = G.shape[0]
