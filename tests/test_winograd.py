@@ -78,7 +78,8 @@ def geometry(m, K, Ho, Wo):
 
 @pytest.mark.parametrize("padding", PADDINGS)
 @pytest.mark.parametrize("m, K", [(2, 3), (2, 5), (4, 5), (6, 3)])
-@pytest.mark.parametrize("N, C, H, W", [(2, 3, 9, 8), (1, 1, 6, 7)])
+# one image of 23 columns: inference's lanes (_deal), tiles inside the row and at both edges
+@pytest.mark.parametrize("N, C, H, W", [(2, 3, 9, 8), (1, 1, 6, 7), (1, 2, 7, 23)])
 def test_tile_transform_matches_reference_and_its_adjoint(N, C, H, W, m, K, padding):
     _, _, BT = wg.transform_matrices(m, K)
     p = 0 if padding == "valid" else K // 2

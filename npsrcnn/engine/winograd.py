@@ -223,6 +223,31 @@ def _tile_index(m, A, T):
     return np.arange(T)[:, None] * m + np.arange(A)
 
 
+@njit
+def _deal(ln, row, m, col_off, Wq, replicate):
+    """``ln[ph, q] = row[col_off + q*m + ph]``: one padded row dealt into m lanes by column phase.
+
+    The lanes of one image (inference strips). Tiles whose m reads all lie inside the row are copied
+    without a per-pixel padding test; the few at the edges read through :func:`_src`.
+    """
+    W = len(row)
+    q0 = 0  # [q0, q1): the tiles that read inside the row
+    while q0 < Wq and col_off + q0 * m < 0:
+        q0 += 1
+    q1 = q0
+    while q1 < Wq and col_off + q1 * m + m <= W:
+        q1 += 1
+    for q in range(Wq):
+        if q < q0 or q >= q1:
+            for ph in range(m):
+                xc = _src(col_off + q * m + ph, W, replicate)
+                ln[ph, q] = row[xc] if xc >= 0 else 0
+    for ph in range(m):
+        d, s = ln[ph, q0:q1], row[col_off + q0 * m + ph :]
+        for k in range(len(d)):
+            d[k] = s[k * m]
+
+
 @njit_parallel
 def _tile_transform_kernel(x, B8, m, Nb, n0, row_off, col_off, replicate, ty0, Th, V):
     # x: C, N, H, W    B8: BT, columns padded to 8 with zeros    V: A*A, C, Th*L (L = Tw*Nb), tile
@@ -239,9 +264,13 @@ def _tile_transform_kernel(x, B8, m, Nb, n0, row_off, col_off, replicate, ty0, T
         Rt = np.empty((A, A, L), V.dtype)  # the tile row's A input rows, row-transformed
         for i in range(A):
             y = _src(row_off + (ty0 + ty) * m + i, H, replicate)
-            if y < 0 or (not replicate and (col_off < 0 or col_off + Wq * m > W)):
-                ln[:] = 0  # some reads are zero padding
-            if y >= 0:
+            if y < 0:
+                ln[:] = 0  # a row of zero padding
+            elif Nb == 1:  # one image (inference strips): the lanes are its tiles
+                _deal(ln, x[c, n0, y], m, col_off, Wq, replicate)
+            else:
+                if not replicate and (col_off < 0 or col_off + Wq * m > W):
+                    ln[:] = 0  # some reads are zero padding
                 for ph in range(m):
                     for q in range(Wq):
                         xc = _src(col_off + q * m + ph, W, replicate)
