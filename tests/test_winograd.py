@@ -130,7 +130,7 @@ def test_tile_adjoint_in_blocks_with_a_carry_equals_one_call(padding):
 
 
 @pytest.mark.parametrize("m, K", [(2, 3), (2, 5), (4, 5)])
-@pytest.mark.parametrize("N, Ho, Wo", [(2, 5, 7), (1, 8, 4), (3, 1, 1)])
+@pytest.mark.parametrize("N, Ho, Wo", [(2, 5, 7), (1, 8, 4), (3, 1, 1), (1, 6, 23)])
 def test_output_transform_matches_reference_and_its_adjoint(m, K, N, Ho, Wo):
     AT = wg.transform_matrices(m, K)[0]
     A, Th, Tw, _ = geometry(m, K, Ho, Wo)
@@ -143,14 +143,16 @@ def test_output_transform_matches_reference_and_its_adjoint(m, K, N, Ho, Wo):
     np.testing.assert_allclose(np.vdot(out, dout), np.vdot(M, dM), rtol=1e-12)
 
 
-def test_output_transform_writes_only_its_rows_and_images():
+@pytest.mark.parametrize("Nb", [2, 1])  # 1: one image's lanes (inference strips) take a path of their own
+def test_output_transform_writes_only_its_rows_and_images(Nb):
     """A block of tile rows of some images writes its rows of those images and nothing else."""
     AT = wg.transform_matrices(2, 3)[0]
-    M = rand((16, 1, 2 * 3 * 2), 1)  # 2 tile rows, 3 tiles per row, 2 images
+    M = rand((16, 1, 2 * 3 * Nb), 1)  # 2 tile rows, 3 tiles per row, Nb images
     out = np.full((1, 4, 9, 5), np.nan)
     wg.output_transform(M, AT, 2, 2, 3, out, n0=1, r0=3, nrows=3)
-    assert np.isfinite(out[:, 1:3, 3:6]).all()
+    assert np.isfinite(out[:, 1 : 1 + Nb, 3:6]).all()
     assert np.isnan(out[:, [0, 3]]).all() and np.isnan(out[:, :, :3]).all() and np.isnan(out[:, :, 6:]).all()
+    assert np.isnan(out[:, 1 + Nb :]).all()
 
 
 def test_wrong_buffer_is_refused():

@@ -430,6 +430,11 @@ def _output_transform_kernel(M, AT8, m, Th, Tw, n0, r0, nrows, out):
             s4, s5, s6, s7 = S[i, e[4]], S[i, e[5]], S[i, e[6]], S[i, e[7]]
             for j in range(m):
                 _sum8(Y, s0, s1, s2, s3, s4, s5, s6, s7, AT8[j])
+                if Nb == 1:  # one image (inference strips): a strided store into its row
+                    d = out[f, n0, r0 + ty * m + i, j:]
+                    for tx in range(min(Tw, (Wo - j + m - 1) // m)):
+                        d[tx * m] = Y[tx]
+                    continue
                 for tx in range(min(Tw, (Wo - j + m - 1) // m)):
                     for n in range(Nb):
                         out[f, n0 + n, r0 + ty * m + i, tx * m + j] = Y[tx * Nb + n]
