@@ -110,6 +110,27 @@ def test_tile_transform_of_a_block_is_that_block_of_the_whole():
     assert not dx[:, :, :4].any() and not dx[:, :, 4 + (2 - 1) * m + A :].any()  # rows of tile rows 1 and 2 only
 
 
+@pytest.mark.parametrize("m, K, Nb", [(4, 5, 1), (4, 5, 2), (2, 5, 1), (4, 3, 2)])
+@pytest.mark.parametrize("rows", [1, 2])
+def test_tile_transform_in_blocks_passes_shared_rows_on(m, K, Nb, rows):
+    """Blocks of `rows` tile rows, one after another with one ring: each reuses the rows the block
+    before transformed (A - m of them; F(4x4, 3x3) shares fewer rows than it steps). The same V as
+    the whole, and a ring left from other data is overwritten by a first block."""
+    _, _, BT = wg.transform_matrices(m, K)
+    C, H, W = 3, 23, 19
+    A, Th, Tw, _ = geometry(m, K, H - K + 1, W - K + 1)
+    x = rand((C, Nb, H, W), 1)
+    whole = wg.tile_transform_reference(x, BT, m, Th, Tw, 0, 0, False).reshape(A * A, C, Th, Tw * Nb)
+    ring = rand((C, A, A, Tw * Nb), 9)  # stale values from elsewhere
+    for ty0 in range(0, Th, rows):
+        nty = min(rows, Th - ty0)
+        V = wg.tile_transform(x, BT, m, Tw, 0, 0, False, np.empty((A * A, C, nty * Tw * Nb)), Nb=Nb, ty0=ty0,
+                              ring=ring, first=ty0 == 0)
+        np.testing.assert_allclose(V, whole[:, :, ty0 : ty0 + nty].reshape(A * A, C, -1), rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="needs the ring"):
+        wg.tile_transform(x, BT, m, Tw, 0, 0, False, np.empty((A * A, C, Tw * Nb)), Nb=Nb, ty0=1, first=False)
+
+
 @pytest.mark.parametrize("padding", ["valid", "replicate"])
 def test_tile_adjoint_in_blocks_with_a_carry_equals_one_call(padding):
     """Blocks of tile rows hand the rows they share to the next block: the sum is the whole adjoint."""

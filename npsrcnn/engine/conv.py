@@ -474,8 +474,9 @@ def _winograd_blocks(x, g, m, BT, n0, nb, r0, nr, keep=False, reuse=False):
                 continue
         else:
             V = g["ws"].get(g["name"] + ".V", shape, x.dtype)
+        ring = g["ws"].get(g["name"] + ".ring", (C, A, A, L), x.dtype)  # rows shared with the next block
         yield ty0, nty, winograd.tile_transform(x, BT, m, Tw, r0 - g["pt"], -g["pl"], g["replicate"], V, n0, nb,
-                                                ty0)
+                                                ty0, ring, first=ty0 == 0)
 
 
 def _winograd_kept(x, g, m, A):

@@ -249,52 +249,59 @@ def _deal(ln, row, m, col_off, Wq, replicate):
 
 
 @njit_parallel
-def _tile_transform_kernel(x, B8, m, Nb, n0, row_off, col_off, replicate, ty0, Th, V):
+def _tile_transform_kernel(x, B8, m, Nb, n0, row_off, col_off, replicate, ty0, Th, ring, first, V):
     # x: C, N, H, W    B8: BT, columns padded to 8 with zeros    V: A*A, C, Th*L (L = Tw*Nb), tile
-    # rows ty0 .. ty0+Th-1 of the padded input
+    # rows ty0 .. ty0+Th-1 of the padded input    ring: C, A, A, L, each channel's last A padded rows,
+    # row-transformed, padded row p in slot p % A (the rows a block shares with the next)
     C, N, H, W = x.shape
     A = B8.shape[0]
     L = V.shape[2] // Th
     Wq = L // Nb + (A - 1) // m
     e = np.array([min(i, A - 1) for i in range(8)])  # the lane of term i of _sum8 (past A: any, times 0)
-    for cy in prange(C * Th):  # one row of tiles of one channel: independent outputs
-        c = cy // Th
-        ty = cy % Th
+    for c in prange(C):  # one channel's tile rows in order: each reuses the A - m rows of the last
         ln = np.empty((m, Wq * Nb), V.dtype)  # one padded input row by column phase, image last
-        Rt = np.empty((A, A, L), V.dtype)  # the tile row's A input rows, row-transformed
-        for i in range(A):
-            y = _src(row_off + (ty0 + ty) * m + i, H, replicate)
-            if y < 0:
-                ln[:] = 0  # a row of zero padding
-            elif Nb == 1:  # one image (inference strips): the lanes are its tiles
-                _deal(ln, x[c, n0, y], m, col_off, Wq, replicate)
-            else:
-                if not replicate and (col_off < 0 or col_off + Wq * m > W):
-                    ln[:] = 0  # some reads are zero padding
-                for ph in range(m):
-                    for q in range(Wq):
-                        xc = _src(col_off + q * m + ph, W, replicate)
-                        if xc >= 0:
-                            for n in range(Nb):
-                                ln[ph, q * Nb + n] = x[c, n0 + n, y, xc]
-            # (each slice made once: making one costs a reference count, shared between the threads)
-            s0, s1 = ln[e[0] % m, (e[0] // m) * Nb :], ln[e[1] % m, (e[1] // m) * Nb :]
-            s2, s3 = ln[e[2] % m, (e[2] // m) * Nb :], ln[e[3] % m, (e[3] // m) * Nb :]
-            s4, s5 = ln[e[4] % m, (e[4] // m) * Nb :], ln[e[5] % m, (e[5] // m) * Nb :]
-            s6, s7 = ln[e[6] % m, (e[6] // m) * Nb :], ln[e[7] % m, (e[7] // m) * Nb :]
-            for b in range(A):  # Rt[i, b] = sum_j BT[b, j] (value j of every tile of the row)
-                _sum8(Rt[i, b], s0, s1, s2, s3, s4, s5, s6, s7, B8[b])
-        for b in range(A):  # V[a, b] = sum_i BT[a, i] Rt[i, b]
-            s0, s1, s2, s3, s4, s5, s6, s7 = (Rt[e[0], b], Rt[e[1], b], Rt[e[2], b], Rt[e[3], b], Rt[e[4], b],
-                                              Rt[e[5], b], Rt[e[6], b], Rt[e[7], b])
-            for a in range(A):
-                _sum8(V[a * A + b, c, ty * L : (ty + 1) * L], s0, s1, s2, s3, s4, s5, s6, s7, B8[a])
+        Rt = ring[c]
+        for ty in range(Th):
+            p0 = (ty0 + ty) * m  # the tile row's first padded row
+            for i in range(0 if ty == 0 and first else A - m, A):
+                y = _src(row_off + p0 + i, H, replicate)
+                if y < 0:
+                    ln[:] = 0  # a row of zero padding
+                elif Nb == 1:  # one image (inference strips): the lanes are its tiles
+                    _deal(ln, x[c, n0, y], m, col_off, Wq, replicate)
+                else:
+                    if not replicate and (col_off < 0 or col_off + Wq * m > W):
+                        ln[:] = 0  # some reads are zero padding
+                    for ph in range(m):
+                        for q in range(Wq):
+                            xc = _src(col_off + q * m + ph, W, replicate)
+                            if xc >= 0:
+                                for n in range(Nb):
+                                    ln[ph, q * Nb + n] = x[c, n0 + n, y, xc]
+                # (each slice made once: making one costs a reference count, shared between the threads)
+                s0, s1 = ln[e[0] % m, (e[0] // m) * Nb :], ln[e[1] % m, (e[1] // m) * Nb :]
+                s2, s3 = ln[e[2] % m, (e[2] // m) * Nb :], ln[e[3] % m, (e[3] // m) * Nb :]
+                s4, s5 = ln[e[4] % m, (e[4] // m) * Nb :], ln[e[5] % m, (e[5] // m) * Nb :]
+                s6, s7 = ln[e[6] % m, (e[6] // m) * Nb :], ln[e[7] % m, (e[7] // m) * Nb :]
+                r = (p0 + i) % A
+                for b in range(A):  # Rt[row, b] = sum_j BT[b, j] (value j of every tile of the row)
+                    _sum8(Rt[r, b], s0, s1, s2, s3, s4, s5, s6, s7, B8[b])
+            for b in range(A):  # V[a, b] = sum_i BT[a, i] Rt[row i, b]
+                s0, s1 = Rt[(p0 + e[0]) % A, b], Rt[(p0 + e[1]) % A, b]
+                s2, s3 = Rt[(p0 + e[2]) % A, b], Rt[(p0 + e[3]) % A, b]
+                s4, s5 = Rt[(p0 + e[4]) % A, b], Rt[(p0 + e[5]) % A, b]
+                s6, s7 = Rt[(p0 + e[6]) % A, b], Rt[(p0 + e[7]) % A, b]
+                for a in range(A):
+                    _sum8(V[a * A + b, c, ty * L : (ty + 1) * L], s0, s1, s2, s3, s4, s5, s6, s7, B8[a])
 
 
-def tile_transform(x, BT, m, Tw, row_off, col_off, replicate, out, n0=0, Nb=None, ty0=0):
+def tile_transform(x, BT, m, Tw, row_off, col_off, replicate, out, n0=0, Nb=None, ty0=0, ring=None, first=True):
     """``V = BT d BT^T`` of every tile of tile rows ty0 .. ty0+Th-1, straight from the pixels.
 
-    Equal to :func:`tile_transform_reference` to rounding (each sum in order, :func:`_sum8`).
+    Equal to :func:`tile_transform_reference` to rounding (each sum in order, :func:`_sum8`). Each
+    padded input row is row-transformed once: a row of tiles reads A rows, A - m of them shared with
+    the next. Blocks of tile rows transformed one after another pass those rows on in `ring`: give
+    the same buffer to every block of a chunk, ``first=True`` for its first block.
 
     Parameters
     ----------
@@ -302,6 +309,8 @@ def tile_transform(x, BT, m, Tw, row_off, col_off, replicate, out, n0=0, Nb=None
     BT : ndarray, shape (A, A); m : int, the tile step; Tw : int, tiles per row
     row_off, col_off, replicate : the read convention of :mod:`npsrcnn.engine.unfold`, for tile row 0
     out : ndarray, shape (A*A, C, Th*Tw*Nb): V, tile (ty, tx, n) at column ``(ty*Tw + tx)*Nb + n``
+    ring : ndarray, shape (C, A, A, Tw*Nb), optional: scratch, carried from the previous block
+        (tile rows ty0 - Th' .. ty0 - 1) when `first` is False; made here if None
     """
     C, N = x.shape[:2]
     A = BT.shape[0]
@@ -312,8 +321,13 @@ def tile_transform(x, BT, m, Tw, row_off, col_off, replicate, out, n0=0, Nb=None
     _check(out, (A * A, C, P), x.dtype, "V")
     if A > 8:
         raise ValueError(f"tiles of {A} values: the kernels take at most 8")
+    if ring is None:
+        if not first:
+            raise ValueError("a block that is not the first needs the ring of the block before it")
+        ring = np.empty((C, A, A, Tw * Nb), x.dtype)
+    _check(ring, (C, A, A, Tw * Nb), x.dtype, "ring")
     _tile_transform_kernel(np.ascontiguousarray(x), _pad8(BT.astype(x.dtype)), m, Nb, n0, row_off, col_off,
-                           bool(replicate), ty0, P // (Tw * Nb), out)
+                           bool(replicate), ty0, P // (Tw * Nb), ring, bool(first), out)
     return out
 
 
