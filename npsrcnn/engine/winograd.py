@@ -14,7 +14,8 @@ channel pair instead of m^2 r^2 (F(2x2, 5x5): 36 instead of 100; F(4x4, 5x5): 64
 Summed over channels, each of the A^2 elementwise products becomes one GEMM, which is where BLAS does
 the work: ``U = G w G^T`` (A^2, F, C) once per call, ``V = BT x BT^T`` (A^2, C, P) over the P tiles,
 ``M = U @ V`` (A^2 GEMMs, F x C by C x P), and ``out = AT M AT^T`` tile by tile. :func:`tile_transform`
-makes V straight from the pixels: pad, pack into lanes, BT along the rows, then along the columns.
+makes V straight from the pixels: pad, pack into lanes, BT along the rows (each padded row once: the
+A - m rows that consecutive rows of tiles share wait in a ring), then along the columns.
 
 Backward is the adjoint of the same steps (each kernel here has its adjoint beside it):
 ``dM = AT^T dout AT`` (:func:`output_transform_adjoint`), ``dU = dM @ V^T`` -> ``dW = G^T dU G``,
