@@ -9,10 +9,15 @@ is what im2col, col2im, bias, ReLU and the taps kernels cost. Prints JSON; media
 
 For a Winograd layer (9-5-5's layer 2), ``winograd_ms`` splits it: each transform kernel, and what
 they leave of the strategy's forward and backward (the A*A GEMMs and the sums of their results).
+
+With more than one thread the sub-batches run on worker threads at once, so ``layers_ms`` and
+``winograd_ms`` are summed over the threads (thread time: about threads x ``step_ms`` in all); each
+thread counts its own layer calls.
 """
 import argparse
 import os
 import sys
+import threading
 
 
 def main(argv=None):
@@ -44,21 +49,26 @@ def main(argv=None):
 
     times = {}
     forward, backward = engine.conv_forward_cm, engine.conv_backward_cm
-    calls = {"f": 0, "b": 0}
+    calls = threading.local()  # per worker thread: two sub-batches' layers interleave otherwise
+    lock = threading.Lock()
+
+    def add(table, label, seconds):
+        with lock:
+            table[label] = table.get(label, 0.0) + seconds
 
     def timed(label, fn, *a, **kw):
         t0 = time.perf_counter()
         out = fn(*a, **kw)
-        times[label] = times.get(label, 0.0) + time.perf_counter() - t0
+        add(times, label, time.perf_counter() - t0)
         return out
 
     def fwd(*a, **kw):  # layers 1, 2, 3 in order within each sub-batch
-        calls["f"] += 1
-        return timed(f"layer{(calls['f'] - 1) % 3 + 1}_forward", forward, *a, **kw)
+        calls.f = getattr(calls, "f", 0) + 1
+        return timed(f"layer{(calls.f - 1) % 3 + 1}_forward", forward, *a, **kw)
 
     def bwd(*a, **kw):  # layers 3, 2, 1
-        calls["b"] += 1
-        return timed(f"layer{3 - (calls['b'] - 1) % 3}_backward", backward, *a, **kw)
+        calls.b = getattr(calls, "b", 0) + 1
+        return timed(f"layer{3 - (calls.b - 1) % 3}_backward", backward, *a, **kw)
 
     engine.conv_forward_cm, engine.conv_backward_cm = fwd, bwd  # what SRCNN.loss_and_grads calls
     # Winograd layers: each transform kernel (called through the module) and the strategy's whole
@@ -75,7 +85,7 @@ def main(argv=None):
         def run(*a, **kw):
             t0 = time.perf_counter()
             out = fn(*a, **kw)
-            wino[label] = wino.get(label, 0.0) + time.perf_counter() - t0
+            add(wino, label, time.perf_counter() - t0)
             return out
         return run
 

@@ -82,3 +82,13 @@ def test_profile_step_splits_the_winograd_layer():
     assert {"tile_transform", "tile_transform_adjoint", "output_transform", "GEMMs and the rest"} <= set(wino)
     assert 0 < wino["tile_transform"] < wino["whole forward"] and wino["GEMMs and the rest"] > 0
     assert set(out["layers_ms"]) == {f"layer{i}_{d}" for i in (1, 2, 3) for d in ("forward", "backward")}
+
+
+def test_profile_step_names_each_threads_layers():
+    """Two sub-batches on two worker threads at once: each thread's calls are its own layers 1, 2, 3, so
+    layer 2 (the Winograd one) holds the Winograd strategy's time, not another layer's."""
+    out = json.loads(run_script("profile_step.py", "--arch", "9-5-5", "--batch", "64", "--repeats", "2",
+                                "--threads", "2"))
+    layers, wino = out["layers_ms"], out["winograd_ms"]
+    assert layers["layer2_forward"] >= wino["whole forward"] and layers["layer2_backward"] >= wino["whole backward"]
+    assert layers["layer1_forward"] < wino["whole forward"]  # not labelled with layer 2's calls
