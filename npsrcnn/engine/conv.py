@@ -463,6 +463,7 @@ def _winograd_blocks(x, g, m, BT, n0, nb, r0, nr, keep=False, reuse=False):
     A, Tw, Th = BT.shape[0], -(-g["Wo"] // m), -(-nr // m)
     L = Tw * nb
     bt = max(1, min(Th, g["block_bytes"] // (A * A * C * L * x.itemsize)))
+    ring = None if reuse else g["ws"].get(g["name"] + ".ring", (C, A, A, L), x.dtype)  # rows shared by blocks
     for ty0 in range(0, Th, bt):
         nty = min(bt, Th - ty0)
         shape = (A * A, C, nty * L)
@@ -474,7 +475,6 @@ def _winograd_blocks(x, g, m, BT, n0, nb, r0, nr, keep=False, reuse=False):
                 continue
         else:
             V = g["ws"].get(g["name"] + ".V", shape, x.dtype)
-        ring = g["ws"].get(g["name"] + ".ring", (C, A, A, L), x.dtype)  # rows shared with the next block
         yield ty0, nty, winograd.tile_transform(x, BT, m, Tw, r0 - g["pt"], -g["pl"], g["replicate"], V, n0, nb,
                                                 ty0, ring, first=ty0 == 0)
 
