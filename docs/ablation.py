@@ -58,12 +58,18 @@ RUNS = [
     ("fast-955-r1", "fast recipe, 9-5-5, --lr-ratio 1", "--recipe fast --lr-ratio 1 --arch 9-5-5 --epochs 12"),
     ("fast-955-r1-p45", "fast recipe, 9-5-5, --lr-ratio 1, 45x45 patches, batch 64",
      "--recipe fast --lr-ratio 1 --arch 9-5-5 --patch-size 45 --batch-size 64 --epochs 7"),
-    # longer runs: two x3 shipped before (9-1-5, then 9-5-5 with the tenth), from their own logs
+    # longer runs: three x3 shipped before (9-1-5, 9-5-5 with the tenth, 9-5-5 with one rate) and the
+    # shipped x3, from their own logs
     ("fast-40", "fast recipe, 40 epochs (9-1-5 x3 shipped before)", "--recipe fast --lr-ratio 0.1 --epochs 40"),
     ("fast-955-92", "fast recipe, 9-5-5, 56 epochs, resumed to 92 (x3 shipped before)",
      "--recipe fast --lr-ratio 0.1 --arch 9-5-5 --epochs 56, then --resume --epochs 92"),
+    ("fast-955-r1-56", "fast recipe, 9-5-5, --lr-ratio 1, 56 epochs (x3 shipped before; x2, x4 start here)",
+     "--recipe fast --arch 9-5-5 --epochs 56"),
+    ("fast-955-r1-p45-68", "fast recipe, 9-5-5, --lr-ratio 1, 45x45 patches, batch 64, 68 epochs (x3 shipped)",
+     "--recipe fast --arch 9-5-5 --patch-size 45 --batch-size 64 --epochs 68"),
 ]
-LONG_RUNS = ("fast-40", "fast-955-92")  # logs copied from the shipped weights' runs, not re-run here
+# logs copied from the shipped weights' runs (at --threads 2), not re-run here
+LONG_RUNS = ("fast-40", "fast-955-92", "fast-955-r1-56", "fast-955-r1-p45-68")
 COMMON = "npsrcnn train --scale 3 --threads 1 --report-dir data/Set5 --no-progress"
 
 
@@ -124,9 +130,10 @@ def _plot(path, curves):
 
     fig, ax = plt.subplots(figsize=(8, 4.8))
     for name, (label, c) in curves.items():
-        ax.plot(c["minutes"], c["report"], label=label, lw=2.2 if name in ("paper", "fast", "fast-955-92") else 1.2,
-                ls="--" if name in ("fast-40", "fast-955-92") else "-",
-                color={"fast-40": "tab:cyan", "fast-955-92": "black"}.get(name))
+        ax.plot(c["minutes"], c["report"], label=label, lw=2.2 if name in ("paper", "fast", "fast-955-r1-p45-68") else 1.2,
+                ls="--" if name in LONG_RUNS else "-",
+                color={"fast-40": "tab:cyan", "fast-955-92": "0.4", "fast-955-r1-56": "tab:olive",
+                       "fast-955-r1-p45-68": "black"}.get(name))
     bic = next((c["bicubic"] for _, c in curves.values() if c["bicubic"]), None)
     if bic:
         ax.axhline(bic, color="0.5", ls=":", lw=1)
