@@ -1,4 +1,4 @@
-"""Where a training step's time goes: forward and backward of each layer, and the raw GEMMs alone.
+"""Where a training step's (or an inference's) time goes: each layer, each Winograd kernel, the GEMMs.
 
 Times ``SRCNN.loss_and_grads`` on one batch (128 of 33x33 by default) with each layer's forward and
 backward wrapped in a timer, then the bare NumPy GEMMs of the same shapes, so the gap between them
@@ -7,12 +7,19 @@ is what im2col, col2im, bias, ReLU and the taps kernels cost. Prints JSON; media
     python benchmarks/profile_step.py --arch 9-1-5 --threads 2
     python benchmarks/profile_step.py --arch 9-5-5 --threads 2
 
+``--infer`` times ``SRCNN.predict`` on one ``--size`` x ``--size`` image (512, replicate padding, as
+``bench_engine.py``'s inference) instead: ``layers_ms`` holds each layer's convolutions, and
+"the rest" what ``predict`` spends outside them (9-1-5's 1x1 layer and layer 3, which run fused with
+layer 1 on runs of rows, are there).
+
+    python benchmarks/profile_step.py --arch 9-5-5 --threads 1 --infer
+
 For a Winograd layer (9-5-5's layer 2), ``winograd_ms`` splits it: each transform kernel, and what
 they leave of the strategy's forward and backward (the A*A GEMMs and the sums of their results).
 
-With more than one thread the sub-batches run on worker threads at once, so ``layers_ms`` and
-``winograd_ms`` are summed over the threads (thread time: about threads x ``step_ms`` in all); each
-thread counts its own layer calls.
+With more than one thread the sub-batches (strips, for inference) run on worker threads at once, so
+``layers_ms`` and ``winograd_ms`` are summed over the threads (thread time: about threads x ``step_ms``
+in all). Layers are told apart by the name each conv call carries ("c1", "c2", "c3").
 """
 import argparse
 import os
@@ -26,6 +33,8 @@ def main(argv=None):
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=15)
+    p.add_argument("--infer", action="store_true", help="profile predict on one image instead of a training step")
+    p.add_argument("--size", type=int, default=512, help="--infer: the image's side (default 512)")
     args = p.parse_args(argv)
     for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(args.threads)
@@ -42,14 +51,22 @@ def main(argv=None):
     model = SRCNN(f1, f2, f3, seed=0)
     rng = np.random.default_rng(0)
     B, b = args.batch, model.border
-    x = rng.random((B, 1, 33, 33), dtype=np.float32)
-    y = rng.random((B, 1, 33 - 2 * b, 33 - 2 * b), dtype=np.float32)
+    if args.infer:
+        img = rng.random((args.size, args.size), dtype=np.float32)
+
+        def work():
+            model.predict(img)
+    else:
+        x = rng.random((B, 1, 33, 33), dtype=np.float32)
+        y = rng.random((B, 1, 33 - 2 * b, 33 - 2 * b), dtype=np.float32)
+
+        def work():
+            model.loss_and_grads(x, y)
     for _ in range(3):
-        model.loss_and_grads(x, y)
+        work()
 
     times = {}
     forward, backward = engine.conv_forward_cm, engine.conv_backward_cm
-    calls = threading.local()  # per worker thread: two sub-batches' layers interleave otherwise
     lock = threading.Lock()
 
     def add(table, label, seconds):
@@ -62,15 +79,13 @@ def main(argv=None):
         add(times, label, time.perf_counter() - t0)
         return out
 
-    def fwd(*a, **kw):  # layers 1, 2, 3 in order within each sub-batch
-        calls.f = getattr(calls, "f", 0) + 1
-        return timed(f"layer{(calls.f - 1) % 3 + 1}_forward", forward, *a, **kw)
+    def fwd(*a, **kw):  # the model names its convs "c1", "c2", "c3"
+        return timed(f"layer{kw['name'][1:]}_forward", forward, *a, **kw)
 
-    def bwd(*a, **kw):  # layers 3, 2, 1
-        calls.b = getattr(calls, "b", 0) + 1
-        return timed(f"layer{3 - (calls.b - 1) % 3}_backward", backward, *a, **kw)
+    def bwd(dout, cache, **kw):
+        return timed(f"layer{cache['name'][1:]}_backward", backward, dout, cache, **kw)
 
-    engine.conv_forward_cm, engine.conv_backward_cm = fwd, bwd  # what SRCNN.loss_and_grads calls
+    engine.conv_forward_cm, engine.conv_backward_cm = fwd, bwd  # what SRCNN's methods call
     # Winograd layers: each transform kernel (called through the module) and the strategy's whole
     # forward and backward; what the kernels leave of the latter is the A*A GEMMs (and their sums)
     from npsrcnn.engine import conv, winograd
@@ -98,7 +113,7 @@ def main(argv=None):
     try:
         for _ in range(args.repeats):
             t0 = time.perf_counter()
-            model.loss_and_grads(x, y)
+            work()
             steps.append(time.perf_counter() - t0)
     finally:
         engine.conv_forward_cm, engine.conv_backward_cm = forward, backward
@@ -107,11 +122,18 @@ def main(argv=None):
         conv.STRATEGIES.update(saved_strategies)
     wino = {k: v / args.repeats * 1e3 for k, v in wino.items()}
     if wino:
-        wino["GEMMs and the rest"] = (wino["whole forward"] + wino["whole backward"]
+        wino["GEMMs and the rest"] = (wino["whole forward"] + wino.get("whole backward", 0.0)
                                       - sum(v for k, v in wino.items() if k in kernels))
         wino = {k: round(v, 2) for k, v in sorted(wino.items())}
     step = float(np.median(steps))
     parts = {k: round(v / args.repeats * 1e3, 2) for k, v in sorted(times.items())}
+    if args.infer:
+        rest = step * args.threads - sum(times.values()) / args.repeats  # thread time outside the convs
+        json.dump({"arch": args.arch, "infer": f"{args.size}x{args.size}", "threads": args.threads,
+                   "predict_ms": round(step * 1e3, 2), "layers_ms": parts,
+                   "the rest_ms": round(rest * 1e3, 2), "winograd_ms": wino}, sys.stdout, indent=1)
+        print()
+        return
 
     # the bare GEMMs of one sub-batch's im2col formulation, times the number of sub-batches
     mb = model.MICRO_BATCH

@@ -92,3 +92,17 @@ def test_profile_step_names_each_threads_layers():
     layers, wino = out["layers_ms"], out["winograd_ms"]
     assert layers["layer2_forward"] >= wino["whole forward"] and layers["layer2_backward"] >= wino["whole backward"]
     assert layers["layer1_forward"] < wino["whole forward"]  # not labelled with layer 2's calls
+
+
+def test_profile_step_infer_times_each_layer_of_predict():
+    """--infer: 9-1-5's layer 1 runs once per fused run of rows, its 1x1 layer and layer 3 (fused with it)
+    are in "the rest"; 9-5-5's layer 2 holds the Winograd strategy's forward."""
+    one = json.loads(run_script("profile_step.py", "--arch", "9-1-5", "--infer", "--size", "40", "--repeats", "2",
+                                "--threads", "1"))
+    assert set(one["layers_ms"]) == {"layer1_forward"} and one["the rest_ms"] > 0
+    assert sum(one["layers_ms"].values()) < one["predict_ms"]
+    five = json.loads(run_script("profile_step.py", "--arch", "9-5-5", "--infer", "--size", "80", "--repeats", "2",
+                                 "--threads", "2"))
+    assert set(five["layers_ms"]) == {f"layer{i}_forward" for i in (1, 2, 3)}
+    assert five["layers_ms"]["layer2_forward"] >= five["winograd_ms"]["whole forward"] > 0
+    assert "tile_transform" in five["winograd_ms"] and "tile_transform_adjoint" not in five["winograd_ms"]

@@ -129,6 +129,25 @@ def test_winograd_strips_equal_im2col_whole_image(method, padding, monkeypatch):
     np.testing.assert_allclose(strips, whole, rtol=1e-5, atol=1e-5 * np.abs(whole).max())
 
 
+@pytest.mark.parametrize("layer3", ["auto", "im2col"])
+@pytest.mark.parametrize("padding", ["replicate", "zero", "valid"])
+def test_fused_layers_equal_one_layer_after_the_other(padding, layer3, monkeypatch):
+    """9-1-5 inference runs layers 1 and 2 (and layer 3's taps GEMM, when layer 3 is a taps layer: "auto";
+    "im2col" forces the other path) together on runs of FUSE_ROWS rows: runs of 1, 3 and more rows
+    than a strip give what the layers one after the other give, to float32 rounding (GEMMs of other
+    shapes), on strips that touch both image edges and on strips with halo rows."""
+    m = random_model((9, 1, 5), n1=16, n2=8, std=0.1)
+    x = np.random.default_rng(7).random((2, 1, 29, 23), np.float32)
+    monkeypatch.setenv("NPSRCNN_CONV_METHOD", layer3)
+    monkeypatch.setattr(model_module, "FUSE_ROWS", 0)
+    apart = m.predict(x, padding, strip_rows=9)
+    for rows in (1, 3, 100):
+        monkeypatch.setattr(model_module, "FUSE_ROWS", rows)
+        fused = m.predict(x, padding, strip_rows=9)
+        np.testing.assert_allclose(fused, apart, rtol=1e-5, atol=1e-5 * np.abs(apart).max())
+    assert np.abs(apart).max() > 0.1 and fused.shape == apart.shape
+
+
 def test_predict_2d_keeps_rank():
     m = SRCNN()
     img = np.random.default_rng(4).random((40, 30))

@@ -350,7 +350,7 @@ def _forward_taps(x, w, out, g):
     C, N, H, W = x.shape
     F, _, KH, KW = w.shape
     FK, pt, ws, name = F * KH * KW, g["pt"], g["ws"], g["name"]
-    wt = _taps_matrix(w)
+    wt = taps_matrix(w)
     for n0, nb, r0, nr in chunks(N, g["Ho"], FK * W * x.itemsize, g["chunk_bytes"], KH - 1):
         ia, ib = input_rows(r0, nr, pt, KH, H)
         T = ws.get(name + ".T", (FK, nb, ib - ia, W), x.dtype)
@@ -364,7 +364,7 @@ def _backward_taps(dout, g, dx):
     C, N, H, W = x.shape
     F, _, KH, KW = w.shape
     FK, pt, Ho = F * KH * KW, g["pt"], g["Ho"]
-    wt = _taps_matrix(w)
+    wt = taps_matrix(w)
     dwt = np.zeros((FK, C), x.dtype)
     parts = chunks(N, Ho, FK * W * x.itemsize, g["chunk_bytes"], KH - 1)
     if dx is not None and parts[0][3] < Ho:  # row chunks overlap by the kernel's halo: accumulate
@@ -503,7 +503,7 @@ STRATEGIES = {
 }
 
 
-def _taps_matrix(w):
+def taps_matrix(w):
     """w (F, C, KH, KW) as W_taps (F*KH*KW, C): one row per (f, kh, kw)."""
     F, C, KH, KW = w.shape
     return np.ascontiguousarray(w.transpose(0, 2, 3, 1)).reshape(F * KH * KW, C)
