@@ -1,8 +1,10 @@
 """SRCNN: whole-network gradients, strip-wise predict, HDF5 round trip, the authors' released weights."""
 import json
 import sys
+import threading
 
 import h5py
+import numba
 import numpy as np
 import pytest
 from gradcheck import numerical_grad, rel_error
@@ -146,6 +148,28 @@ def test_fused_layers_equal_one_layer_after_the_other(padding, layer3, monkeypat
         fused = m.predict(x, padding, strip_rows=9)
         np.testing.assert_allclose(fused, apart, rtol=1e-5, atol=1e-5 * np.abs(apart).max())
     assert np.abs(apart).max() > 0.1 and fused.shape == apart.shape
+
+
+def test_predict_keeps_its_buffers_between_calls():
+    """predict's scratch buffers stay in the model (a set per thread): a second image of the same size
+    allocates nothing, and a smaller image after a larger one reads only what it wrote. One thread, so
+    that every strip runs here (with two, which worker gets which strip varies)."""
+    m = random_model((9, 1, 5), n1=16, n2=8, std=0.1)
+    rng = np.random.default_rng(8)
+    big, small = rng.random((90, 70), np.float32), rng.random((30, 41), np.float32)
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        m.predict(big)
+        ws = m._workspaces[("predict", threading.get_ident())]
+        held = {name: id(buf) for name, buf in ws._bufs.items()}
+        m.predict(big[::-1].copy())
+        assert held and {name: id(buf) for name, buf in ws._bufs.items()} == held
+        got = m.predict(small)
+    finally:
+        numba.set_num_threads(threads)
+    fresh = random_model((9, 1, 5), n1=16, n2=8, std=0.1)
+    np.testing.assert_allclose(got, fresh.predict(small), rtol=1e-6, atol=1e-6)
 
 
 def test_predict_2d_keeps_rank():
