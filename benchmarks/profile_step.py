@@ -128,7 +128,8 @@ def main(argv=None):
     step = float(np.median(steps))
     parts = {k: round(v / args.repeats * 1e3, 2) for k, v in sorted(times.items())}
     if args.infer:
-        rest = step * args.threads - sum(times.values()) / args.repeats  # thread time outside the convs
+        # thread time outside the convs, from means (the layers' times are means over the repeats)
+        rest = (sum(steps) * args.threads - sum(times.values())) / args.repeats
         json.dump({"arch": args.arch, "infer": f"{args.size}x{args.size}", "threads": args.threads,
                    "predict_ms": round(step * 1e3, 2), "layers_ms": parts,
                    "the rest_ms": round(rest * 1e3, 2), "winograd_ms": wino}, sys.stdout, indent=1)
