@@ -38,9 +38,9 @@ STRIP_BYTES = 64 << 20
 STRIP_ROWS = 64
 # A 1x1 layer 2 (9-1-5) runs with layer 1 (and layer 3's taps GEMM) on runs of FUSE_ROWS rows of a
 # strip (SRCNN._forward_fused; 0: one layer after the other). Measured, 512x512 9-1-5 predict, medians
-# of 25 interleaved in one process: 1 thread 73 ms unfused, 70 with layers 1-2 fused on 8 rows, 64-65
-# with layer 3's GEMM too on 4, 8 or 16 rows, 69 on 32; 2 threads 54 ms unfused, 47-51 with layer
-# 3's GEMM on 8 rows, 46-47 on 16.
+# of 25 calls interleaved in one process, two runs each (`python benchmarks/predict_variants.py
+# --threads T --variants 0:keep,8:keep,16:keep,32:keep`): 1 thread 75-76 ms unfused, 63-65 on 8 rows,
+# 65-67 on 16, 69 on 32; 2 threads 41-43 ms unfused, 39-40 on 8, 37 on 16, 39-40 on 32.
 FUSE_ROWS = 16
 
 
@@ -202,8 +202,9 @@ class SRCNN:
         -----
         The strips' scratch buffers (bounded by ``STRIP_BYTES`` and the engine's chunks) stay in the
         model, one set per thread, so that the next image of the same size allocates nothing (fresh
-        buffers cost every call their page faults: 512x512 9-1-5 at 2 threads, 42 -> 36 ms). They are
-        freed with the model.
+        buffers cost every call their allocation and page faults: 512x512 at 2 threads, 9-1-5 38.1-38.4
+        -> 37.2-37.5 ms, 9-5-5 110.6 -> 106.3 ms, ``benchmarks/predict_variants.py``). They are freed
+        with the model.
 
         Returns
         -------
@@ -264,12 +265,11 @@ class SRCNN:
         """
         H, W = img.shape
         p, dtype, k3 = self.params, self.params["w1"].dtype, self.f[2]
-        (o0, o1), (a, b) = rows[3], rows[2]  # layer 2's rows = layer 1's (1x1)
+        a, b = rows[2]  # layer 2's rows = layer 1's (1x1)
         W2 = W if padding != "valid" else W - self.f[0] + 1
-        pl3 = (k3 - 1) // 2 if padding != "valid" else 0
-        Wo = W2 + 2 * pl3 - k3 + 1
-        fuse3 = engine.choose_method("auto", self.n2, 1, k3, k3, 1, b - a, W2, o1 - o0, Wo,
-                                     sum(vpads[3]) + 2 * pl3) == "taps"
+        pt3, pb3, pl3, pr3, Ho, Wo = engine.conv._geometry(b - a, W2, k3, k3, padding, vpads[3])
+        fuse3 = engine.choose_method("auto", self.n2, 1, k3, k3, 1, b - a, W2, Ho, Wo,
+                                     pt3 + pb3 + pl3 + pr3) == "taps"
         a2 = ws.get("c2.out", (self.n2, 1, FUSE_ROWS if fuse3 else b - a, W2), dtype)
         if fuse3:
             T = ws.get("c3.T", (k3 * k3, 1, b - a, W2), dtype)
@@ -288,8 +288,8 @@ class SRCNN:
             out, _ = engine.conv_forward_cm(a2, p["w3"], p["b3"], padding, vpad=vpads[3], ws=ws, name="c3",
                                             backward=False)
             return out[0, 0]
-        out = ws.get("c3.out", (1, 1, o1 - o0, Wo), dtype)
-        tap_sum(T, k3, k3, -vpads[3][0], -pl3, padding == "replicate", out)
+        out = ws.get("c3.out", (1, 1, Ho, Wo), dtype)
+        tap_sum(T, k3, k3, -pt3, -pl3, padding == "replicate", out)
         bias_act_kernel(out.reshape(1, -1), p["b3"], False)
         return out[0, 0]
 

@@ -106,3 +106,17 @@ def test_profile_step_infer_times_each_layer_of_predict():
     assert set(five["layers_ms"]) == {f"layer{i}_forward" for i in (1, 2, 3)}
     assert five["layers_ms"]["layer2_forward"] >= five["winograd_ms"]["whole forward"] > 0
     assert "tile_transform" in five["winograd_ms"] and "tile_transform_adjoint" not in five["winograd_ms"]
+
+
+def test_predict_variants_times_each_variant_on_its_own_model():
+    out = json.loads(run_script("predict_variants.py", "--size", "40", "--repeats", "2", "--variants",
+                                "0:keep,16:keep,16:fresh"))
+    assert set(out["ms"]) == {"0:keep", "16:keep", "16:fresh"}
+    assert all(0 < v["min"] <= v["median"] for v in out["ms"].values())
+
+
+def test_predict_variants_rejects_a_bad_variant():
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    p = subprocess.run([sys.executable, str(REPO / "benchmarks" / "predict_variants.py"), "--variants", "16:warm"],
+                       capture_output=True, text=True, env=env, timeout=300, cwd=REPO)
+    assert p.returncode == 2 and "ROWS:keep or ROWS:fresh" in p.stderr
