@@ -86,6 +86,55 @@ def test_chunked_conv_equals_whole(padding, method, chunk_bytes):
         np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11)
 
 
+@pytest.mark.parametrize("method", ["auto", "im2col", "taps", "winograd2", "winograd4"])
+@pytest.mark.parametrize("padding", PADDINGS)
+@pytest.mark.parametrize("K", [1, 5])
+def test_conv_on_some_images_of_a_batch_reads_and_writes_them_where_they_are(K, padding, method):
+    """``images=(n0, nb)`` (the public functions' sub-batches): the same as on a copy of those images,
+    and no other image of out, dx or the given gradient is touched."""
+    N, n0, nb = 5, 1, 3
+    x, w, b = L._to_cm(rand((N, 4, 9, 8), 1)), rand((3, 4, K, K), 2), rand(3, 3)
+    sub = np.ascontiguousarray(x[:, n0 : n0 + nb])
+    want, wc = L.conv_forward_cm(sub, w, b, padding, method, relu=True)
+    out = np.full((3, N) + want.shape[2:], np.nan)
+    got, gc = L.conv_forward_cm(x, w, b, padding, method, relu=True, images=(n0, nb), out=out)
+    assert got is out and gc["method"] == wc["method"]
+    np.testing.assert_allclose(out[:, n0 : n0 + nb], want, rtol=1e-12, atol=1e-12)
+    others = [n for n in range(N) if not n0 <= n < n0 + nb]
+    assert np.isnan(out[:, others]).all()
+    dout = rand(out.shape, 4)
+    before = dout.copy()
+    masked, dx = np.full_like(dout, np.nan), np.full(x.shape, np.nan)
+    gdx, gdw, gdb = L.conv_backward_cm(dout, gc, dx=dx, masked=masked)
+    wdx, wdw, wdb = L.conv_backward_cm(np.ascontiguousarray(dout[:, n0 : n0 + nb]), wc)
+    assert gdx is dx and np.array_equal(dout, before)
+    np.testing.assert_allclose(dx[:, n0 : n0 + nb], wdx, rtol=1e-11, atol=1e-11)
+    np.testing.assert_allclose(gdw, wdw, rtol=1e-11, atol=1e-11)
+    np.testing.assert_allclose(gdb, wdb, rtol=1e-11, atol=1e-11)
+    assert np.isnan(dx[:, others]).all() and np.isnan(masked[:, others]).all()
+    with pytest.raises(ValueError, match="not a run of the 5 images"):
+        L.conv_forward_cm(x, w, b, padding, method, images=(3, 3), out=out)
+
+
+@pytest.mark.parametrize("padding", PADDINGS)
+def test_conv2d_with_relu_is_conv_then_relu_and_leaves_dout_alone(padding):
+    x, w, b = rand((3, 2, 7, 6), 1), rand((4, 2, 3, 3), 2), rand(4, 3)
+    a, cache = L.conv2d_forward(x, w, b, padding, relu=True)
+    z, zc = L.conv2d_forward(x, w, b, padding)
+    r, rc = L.relu_forward(z)
+    np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-12)
+    assert (a == 0).any() and (a > 0).any()  # some units off, some on
+    dout = rand(a.shape, 4)
+    before = dout.copy()
+    got = L.conv2d_backward(dout, cache)
+    assert np.array_equal(dout, before)
+    for g, want in zip(got, L.conv2d_backward(L.relu_backward(dout, rc), zc)):
+        np.testing.assert_allclose(g, want, rtol=1e-12, atol=1e-12)
+    fwd = lambda: L.conv2d_forward(x, w, b, padding, relu=True)[0]  # noqa: E731
+    assert rel_error(got[1], numerical_vjp(fwd, w, dout)) < 1e-6
+    assert rel_error(got[0], numerical_vjp(fwd, x, dout)) < 1e-6
+
+
 def test_fused_relu_matches_conv_then_relu():
     x, w, b = rand((2, 3, 6, 6), 1), rand((4, 3, 3, 3), 2), rand(4, 3)
     fused, cache = L.conv_forward_cm(L._to_cm(x), w, b, "zero", relu=True)
@@ -100,16 +149,17 @@ def test_fused_relu_matches_conv_then_relu():
     np.testing.assert_allclose(db2, db, rtol=1e-12)
 
 
+@pytest.mark.parametrize("fuse_relu", [True, False])
 @pytest.mark.parametrize("f", [(9, 1, 5), (9, 5, 5)])
-def test_step_composed_from_public_ops_equals_model(f):
+def test_step_composed_from_public_ops_equals_model(f, fuse_relu):
     """conv2d_forward/backward, relu and mse_loss chained by hand give SRCNN.loss_and_grads' gradients
-    (float32; the model fuses the ReLUs and sums sub-batches of 32, so equal up to rounding)."""
+    (float32; the sums run in other orders, so equal up to rounding), ReLUs fused or separate ops."""
     model = SRCNN(*f, seed=1)
     model.params = {k: v + np.float32(0.01) * (k[0] == "b") for k, v in model.params.items()}  # some ReLUs off
     rng = np.random.default_rng(0)
     x = rng.random((40, 1, 33, 33), np.float32)  # the paper's patches: 9-5-5's layer 2 runs Winograd
     y = rng.random((40, 1, 33 - 2 * model.border, 33 - 2 * model.border), np.float32)
-    loss, grads = L.srcnn_loss_and_grads(model.params, x, y)
+    loss, grads = L.srcnn_loss_and_grads(model.params, x, y, fuse_relu=fuse_relu)
     want_loss, want = model.loss_and_grads(x, y)
     assert loss == pytest.approx(want_loss, rel=1e-5)
     for k in want:

@@ -107,9 +107,10 @@ def test_predict_on_workers_equals_the_whole_image(monkeypatch):
     assert engine.parallel is parallel
 
 
+@pytest.mark.parametrize("relu", [False, True])
 @pytest.mark.parametrize("padding", ["valid", "replicate"])
 @pytest.mark.parametrize("k", [1, 5])
-def test_public_conv_splits_a_batch_into_sub_batches_on_workers(padding, k, monkeypatch):
+def test_public_conv_splits_a_batch_into_sub_batches_on_workers(padding, k, relu, monkeypatch):
     from npsrcnn import layers as L
     from npsrcnn.engine import conv
 
@@ -117,21 +118,25 @@ def test_public_conv_splits_a_batch_into_sub_batches_on_workers(padding, k, monk
     monkeypatch.setattr(conv, "SUB_BATCH", 4)  # 11 images: sub-batches of 4, 4, 3
     rng = np.random.default_rng(k)
     x, w, b = rng.standard_normal((11, 6, 9, 10)), rng.standard_normal((5, 6, k, k)), rng.standard_normal(5)
-    out, cache = L.conv2d_forward(x, w, b, padding)
+    out, cache = L.conv2d_forward(x, w, b, padding, relu=relu)
     assert len(cache["parts"]) == 3
-    np.testing.assert_allclose(out, L.conv2d_forward_reference(x, w, b, padding), rtol=1e-10, atol=1e-10)
+    ref = L.conv2d_forward_reference(x, w, b, padding)
+    np.testing.assert_allclose(out, np.maximum(ref, 0) if relu else ref, rtol=1e-10, atol=1e-10)
     dout = rng.standard_normal(out.shape)
+    before = dout.copy()
     dx, dw, db = L.conv2d_backward(dout, cache)
-    want = L.conv2d_backward_reference(dout, x, w, padding)
+    assert np.array_equal(dout, before)  # the ReLU's mask went into a buffer of its own
+    want = L.conv2d_backward_reference(dout * (ref > 0) if relu else dout, x, w, padding)
     for got, ref in zip((dx, dw, db), want):
         np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-10)
     assert L.conv2d_backward(dout, cache, need_dx=False)[0] is None
 
 
-def test_layers_pass_channel_major_views_along_without_copies():
+def test_layers_pass_channel_major_views_along_without_copies(monkeypatch):
     """conv2d_forward returns an NCHW view of its channel-major output; ReLU and the next conv take it
     as it is (the composed step of the public API copies nothing between layers)."""
     from npsrcnn import layers as L
+    from npsrcnn.engine import conv
 
     rng = np.random.default_rng(0)
     x = rng.standard_normal((3, 1, 12, 12)).astype(np.float32)
@@ -144,6 +149,10 @@ def test_layers_pass_channel_major_views_along_without_copies():
     assert np.shares_memory(L._to_cm(a1), a1)  # the next layer's channel-major input is a1 itself
     z2, c2 = L.conv2d_forward(a1, w2, b2)
     np.testing.assert_allclose(z2, L.conv2d_forward(np.ascontiguousarray(a1), w2, b2)[0], rtol=1e-6, atol=1e-6)
+    with monkeypatch.context() as mp:  # sub-batches read their images of a1 where they lie
+        mp.setattr(conv, "SUB_BATCH", 2)
+        parts = L.conv2d_forward(a1, w2, b2)[1]["parts"]
+        assert len(parts) == 2 and all(p["x"] is parts[0]["x"] and np.shares_memory(p["x"], a1) for p in parts)
     dz2 = rng.standard_normal(z2.shape).astype(np.float32)
     da1 = L.conv2d_backward(dz2, c2)[0]
     dz1 = L.relu_backward(da1, relu1)

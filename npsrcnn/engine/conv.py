@@ -25,7 +25,9 @@ import os
 import numpy as np
 
 from . import parallel, taps, unfold, winograd, workspace
-from .pointwise import as_float_array, bias_act_kernel, relu_mask_sum_kernel, row_sum_kernel
+from .pointwise import (as_float_array, bias_act_images_kernel, bias_act_kernel, relu_mask_sum_images_kernel,
+                        relu_mask_sum_kernel, row_sum_images_kernel, row_sum_kernel)
+from .unfold import _check
 from .workspace import Workspace, block, chunks, input_rows
 
 PADDINGS = ("valid", "zero", "replicate")
@@ -38,8 +40,8 @@ WINOGRAD_TILES = {"winograd2": 2, "winograd4": 4}  # outputs per tile side, m of
 # ------------------------------------------------------------------------------------- NCHW, public
 
 
-def conv2d_forward(x, w, b, padding="valid", method="auto"):
-    """Cross-correlation (PyTorch's conv2d), stride 1, on the engine.
+def conv2d_forward(x, w, b, padding="valid", method="auto", relu=False):
+    """Cross-correlation (PyTorch's conv2d), stride 1, on the engine; optionally fused with a ReLU.
 
     Parameters
     ----------
@@ -52,6 +54,10 @@ def conv2d_forward(x, w, b, padding="valid", method="auto"):
         "replicate" repeats the edge pixel (the authors' MATLAB ``imfilter(..., 'same', 'replicate')``).
     method : {"auto", "im2col", "taps", "winograd2", "winograd4"}
         How the product is formed (see this module's docstring); the result is the same up to rounding.
+    relu : bool
+        Return ``max(0, conv + b)``, the ReLU applied in the bias pass instead of a pass of its own
+        (:func:`relu_forward` after this op computes the same; its backward is then part of
+        :func:`conv2d_backward`'s).
 
     Returns
     -------
@@ -60,7 +66,7 @@ def conv2d_forward(x, w, b, padding="valid", method="auto"):
         layout with no copy; ``np.ascontiguousarray(out)`` gives a C-contiguous NCHW copy.
     cache : dict, for :func:`conv2d_backward` (the channel-major input, w, geometry, strategy; for a
         batch of more than ``SUB_BATCH`` images, one such dict per sub-batch: they run on worker
-        threads, :mod:`npsrcnn.engine.parallel`)
+        threads, :mod:`npsrcnn.engine.parallel`, each on its images of the same arrays)
 
     Notes
     -----
@@ -68,21 +74,19 @@ def conv2d_forward(x, w, b, padding="valid", method="auto"):
     """
     x = as_float_array(x, "x", 4, contiguous=False)  # an earlier layer's output is a channel-major view
     w, b = _check_wb(x, w, b)
-    starts = range(0, x.shape[0], SUB_BATCH)
-    if len(starts) == 1:
-        out, cache = conv_forward_cm(to_cm(x), w, b, padding, method=method)
-        return out.transpose(1, 0, 2, 3), cache  # NCHW view of the channel-major output, no copy
-    out = None
-
-    def part(n0):  # a sub-batch on a worker thread (engine.parallel), written into its images of out
-        o, c = conv_forward_cm(to_cm(x[n0 : n0 + SUB_BATCH]), w, b, padding, method=method)
-        out[:, n0 : n0 + SUB_BATCH] = o
-        return c
-
+    xc = to_cm(x)  # no copy for a channel-major view (an earlier layer's output) or when N or C is 1
+    N = x.shape[0]
     Ho, Wo = _geometry(*x.shape[2:], *w.shape[2:], padding)[4:]
-    out = np.empty((w.shape[0], x.shape[0], Ho, Wo), x.dtype)  # channel-major, seen as NCHW below
-    cache = dict(parts=parallel.run(part, starts), starts=starts, x_shape=x.shape, x_dtype=x.dtype)
-    return out.transpose(1, 0, 2, 3), cache
+    out = np.empty((w.shape[0], N, Ho, Wo), x.dtype)  # channel-major, seen as NCHW below
+    starts = range(0, N, SUB_BATCH)
+
+    def part(n0):  # a sub-batch on a worker thread (engine.parallel): its images of xc into those of out
+        return conv_forward_cm(xc, w, b, padding, method=method, relu=relu, images=(n0, min(SUB_BATCH, N - n0)),
+                               out=out)[1]
+
+    parts = parallel.run(part, starts)
+    cache = parts[0] if len(parts) == 1 else dict(parts=parts)
+    return out.transpose(1, 0, 2, 3), cache  # NCHW view of the channel-major output, no copy
 
 
 def conv2d_backward(dout, cache, need_dx=True):
@@ -90,15 +94,15 @@ def conv2d_backward(dout, cache, need_dx=True):
 
     Parameters
     ----------
-    dout : ndarray, shape (N, F, Ho, Wo)
+    dout : ndarray, shape (N, F, Ho, Wo), the gradient wrt the output (the ReLU's when ``relu=True``);
+        not modified
     cache : from :func:`conv2d_forward`
     need_dx : bool
         False skips dX (a network's first layer), returning None for it.
 
     Returns
     -------
-    dx : ndarray, shape (N, C, H, W), or None; a channel-major view like the forward's output, in
-        the cache's buffers until the next backward with the same cache
+    dx : ndarray, shape (N, C, H, W), or None; a channel-major view like the forward's output
     dw : ndarray, shape (F, C, KH, KW)
     db : ndarray, shape (F,)
 
@@ -108,24 +112,23 @@ def conv2d_backward(dout, cache, need_dx=True):
     dout over N, Ho, Wo``; dX, by strategy and padding, see :func:`_backward_im2col`,
     :func:`_backward_taps`, :func:`_backward_1x1`.
     """
-    if "parts" not in cache:
-        dout = np.asarray(dout, dtype=cache["x"].dtype)
-        dx, dw, db = conv_backward_cm(to_cm(dout), cache, need_dx=need_dx)
-        return (None if dx is None else dx.transpose(1, 0, 2, 3)), dw, db
-    dout = np.asarray(dout, dtype=cache["x_dtype"])
-    N, C, H, W = cache["x_shape"]
-    dx = np.empty((C, N, H, W), cache["x_dtype"]) if need_dx else None  # channel-major, seen as NCHW
+    parts = cache.get("parts", [cache])
+    dtype = parts[0]["x"].dtype
+    dc = to_cm(np.asarray(dout, dtype=dtype))  # no copy for a channel-major view (a later layer's dx)
+    C, N, H, W = parts[0]["x"].shape
+    F, _, Ho, Wo = parts[0]["out"].shape
+    if dc.shape != (F, N, Ho, Wo):
+        raise ValueError(f"dout has shape {tuple(dc.shape[i] for i in (1, 0, 2, 3))}, the output {(N, F, Ho, Wo)}")
+    dz = np.empty_like(dc) if parts[0]["relu"] else None  # dout masked by the ReLU (dout itself is not changed)
+    dx = np.empty((C, N, H, W), dtype) if need_dx else None  # channel-major, seen as NCHW
 
-    def part(i):  # sub-batch i's gradients; dW and db are summed below in sub-batch order
-        n0 = cache["starts"][i]
-        dxi, dw, db = conv_backward_cm(to_cm(dout[n0 : n0 + SUB_BATCH]), cache["parts"][i], need_dx=need_dx)
-        if need_dx:
-            dx[:, n0 : n0 + SUB_BATCH] = dxi
-        return dw, db
+    def part(g):  # a sub-batch's gradients, its images of dx; dW and db are summed below in sub-batch order
+        return conv_backward_cm(dc, g, need_dx=need_dx, dx=dx, masked=dz)[1:]
 
-    grads = parallel.run(part, range(len(cache["parts"])))
+    grads = parallel.run(part, parts)
     dw = sum(g[0] for g in grads[1:]) + grads[0][0]
-    return (None if dx is None else dx.transpose(1, 0, 2, 3)), dw, sum(g[1] for g in grads[1:]) + grads[0][1]
+    db = sum(g[1] for g in grads[1:]) + grads[0][1]
+    return (None if dx is None else dx.transpose(1, 0, 2, 3)), dw, db
 
 
 def to_cm(a):
@@ -145,7 +148,7 @@ def _check_wb(x, w, b):
 
 
 def conv_forward_cm(x, w, b, padding="valid", method="auto", relu=False, vpad=None, ws=None,
-                    name="conv", chunk_bytes=None, backward=True):
+                    name="conv", chunk_bytes=None, backward=True, images=None, out=None):
     """:func:`conv2d_forward` on a channel-major input, optionally fused with a ReLU.
 
     Parameters
@@ -165,24 +168,38 @@ def conv_forward_cm(x, w, b, padding="valid", method="auto", relu=False, vpad=No
     backward : bool
         The cache will go to :func:`conv_backward_cm` (default): keep what the backward reuses
         (Winograd's transformed tiles V, 4x the input). False for inference: nothing kept.
+    images : (int, int), optional
+        ``(n0, nb)``: convolve only images n0 .. n0+nb-1 of x, into the same images of `out`, reading
+        them where they are (a sub-batch of a larger batch, with no copy). Default: all.
+    out : ndarray, shape (F, N, Ho, Wo), C-contiguous, optional
+        Where to write (only `images`' part); default a buffer of `ws`.
 
     Returns
     -------
     out : ndarray, shape (F, N, Ho, Wo)
     cache : dict: x, w, the geometry (KH, KW, pt, pl, Ho, Wo, replicate), the strategy, the output
-        (the ReLU mask), the forward's im2col columns when they were filled in one chunk, ws, name
+        (the ReLU mask), the images, the forward's im2col columns when they were filled in one chunk,
+        ws, name
     """
     ws = Workspace() if ws is None else ws
     C, N, H, W = x.shape
     F, _, KH, KW = w.shape
+    n0, nb = (0, N) if images is None else images
+    if not (0 <= n0 and 1 <= nb and n0 + nb <= N):
+        raise ValueError(f"images {images} are not a run of the {N} images of x")
     pt, pb, pl, pr, Ho, Wo = _geometry(H, W, KH, KW, padding, vpad)
-    method = choose_method(method, C, F, KH, KW, N, H, W, Ho, Wo, pt + pb + pl + pr)
-    out = ws.get(name + ".out", (F, N, Ho, Wo), x.dtype)
-    cache = dict(x=x, w=w, method=method, relu=relu, out=out, cols=None, ws=ws, name=name,
+    method = choose_method(method, C, F, KH, KW, nb, H, W, Ho, Wo, pt + pb + pl + pr)
+    if out is None:
+        out = ws.get(name + ".out", (F, N, Ho, Wo), x.dtype)
+    _check(out, (F, N, Ho, Wo), x.dtype, "out")
+    cache = dict(x=x, w=w, method=method, relu=relu, out=out, cols=None, ws=ws, name=name, images=(n0, nb),
                  chunk_bytes=workspace.CHUNK_BYTES if chunk_bytes is None else chunk_bytes,
                  KH=KH, KW=KW, pt=pt, pl=pl, Ho=Ho, Wo=Wo, replicate=padding == "replicate", keep=backward)
     STRATEGIES[method][0](x, w, out, cache)  # out = the correlation, no bias yet
-    bias_act_kernel(out.reshape(F, -1), b, relu)
+    if nb == N:
+        bias_act_kernel(out.reshape(F, -1), b, relu)
+    else:
+        bias_act_images_kernel(out.reshape(F, N, -1), b, relu, n0, nb)
     return out, cache
 
 
@@ -200,12 +217,18 @@ def _geometry(H, W, KH, KW, padding, vpad=None):
     return pt, pb, pl, pr, Ho, Wo
 
 
-def conv_backward_cm(dout, cache, need_dx=True):
-    """:func:`conv2d_backward` on channel-major arrays; with a fused ReLU, `dout` is masked in place.
+def conv_backward_cm(dout, cache, need_dx=True, dx=None, masked=None):
+    """:func:`conv2d_backward` on channel-major arrays; with a fused ReLU, `dout` is masked in place
+    (or into `masked`).
 
     Parameters
     ----------
-    dout : ndarray, shape (F, N, Ho, Wo), C-contiguous (overwritten when the forward had ``relu``)
+    dout : ndarray, shape (F, N, Ho, Wo), C-contiguous (overwritten when the forward had ``relu`` and
+        `masked` is None); of a forward on some `images`, only those are read
+    dx : ndarray, shape (C, N, H, W), C-contiguous, optional
+        Where to write dX (the forward's images only); default a buffer of the cache's workspace.
+    masked : ndarray like dout, optional
+        Where the masked gradient goes when the forward had ``relu`` (the forward's images only).
 
     Returns
     -------
@@ -213,13 +236,29 @@ def conv_backward_cm(dout, cache, need_dx=True):
     """
     x, w = cache["x"], cache["w"]
     F = w.shape[0]
-    d2 = dout.reshape(F, -1)
+    n0, nb = cache["images"]
+    N = x.shape[1]
     db = np.empty(F, np.float64)
-    if cache["relu"]:
-        relu_mask_sum_kernel(d2, cache["out"].reshape(F, -1), db)  # dz = da * (a > 0)
+    if cache["relu"] and masked is not None:
+        _check(masked, dout.shape, dout.dtype, "masked")
+    if nb == N and (masked is None or not cache["relu"]):  # the model's path: whole arrays, in place
+        d2 = dout.reshape(F, -1)
+        if cache["relu"]:
+            relu_mask_sum_kernel(d2, cache["out"].reshape(F, -1), db)  # dz = da * (a > 0)
+        else:
+            row_sum_kernel(d2, db)
+    elif cache["relu"]:  # some images, or the mask into `masked`
+        dst = dout if masked is None else masked
+        relu_mask_sum_images_kernel(dout.reshape(F, N, -1), cache["out"].reshape(F, N, -1), n0, nb,
+                                    dst.reshape(F, N, -1), db)
+        dout = dst
     else:
-        row_sum_kernel(d2, db)
-    dx = cache["ws"].get(cache["name"] + ".dx", x.shape, x.dtype) if need_dx else None
+        row_sum_images_kernel(dout.reshape(F, N, -1), n0, nb, db)
+    if need_dx:
+        dx = cache["ws"].get(cache["name"] + ".dx", x.shape, x.dtype) if dx is None else dx
+        _check(dx, x.shape, x.dtype, "dx")
+    else:
+        dx = None
     dw = STRATEGIES[cache["method"]][1](dout, cache, dx)
     return dx, dw, db.astype(x.dtype)
 
@@ -274,27 +313,41 @@ def winograd_fits(m, KH, KW):
 # dx (C, N, H, W) unless it is None (it is an uninitialised workspace buffer).
 
 
+def _chunks(g, rows, row_bytes, chunk_bytes, halo=0):
+    """:func:`~npsrcnn.engine.workspace.chunks` of the call's images (``g["images"]``), numbered as in x."""
+    first, count = g["images"]
+    return [(first + n0, nb, r0, nr) for n0, nb, r0, nr in chunks(count, rows, row_bytes, chunk_bytes, halo)]
+
+
+def _images(a, g):
+    """The call's images of a channel-major array (a view)."""
+    first, count = g["images"]
+    return a[:, first : first + count]
+
+
 def _forward_1x1(x, w, out, g):
     F, C = w.shape[:2]
-    np.matmul(w.reshape(F, C), x.reshape(C, -1), out=out.reshape(F, -1))  # F, N*H*W
+    n0, nb = g["images"]
+    np.matmul(w.reshape(F, C), block(x, n0, nb, 0, x.shape[2]), out=block(out, n0, nb, 0, out.shape[2]))  # F, N*H*W
 
 
 def _backward_1x1(dout, g, dx):
     x, w = g["x"], g["w"]
     F, C = w.shape[:2]
-    d2 = dout.reshape(F, -1)
+    n0, nb = g["images"]
+    d2, x2 = block(dout, n0, nb, 0, dout.shape[2]), block(x, n0, nb, 0, x.shape[2])
     if dx is not None:
-        np.matmul(w.reshape(F, C).T, d2, out=dx.reshape(C, -1))  # C, N*H*W
-    return gram(d2, x.reshape(C, -1)).reshape(w.shape)  # F, C
+        np.matmul(w.reshape(F, C).T, d2, out=block(dx, n0, nb, 0, dx.shape[2]))  # C, N*H*W
+    return gram(d2, x2).reshape(w.shape)  # F, C
 
 
 def _forward_im2col(x, w, out, g):
     """``out = W (F, C*K) @ im2col(x) (C*K, N*Ho*Wo)``, by chunks of images or rows."""
-    C, N = x.shape[:2]
+    C = x.shape[0]
     F, _, KH, KW = w.shape
     CK, Wo, ws, name = C * KH * KW, g["Wo"], g["ws"], g["name"]
     wmat = w.reshape(F, CK)
-    parts = chunks(N, g["Ho"], CK * Wo * x.itemsize, g["chunk_bytes"])
+    parts = _chunks(g, g["Ho"], CK * Wo * x.itemsize, g["chunk_bytes"])
     for n0, nb, r0, nr in parts:
         cols = unfold.im2col(x, KH, KW, nr, Wo, r0 - g["pt"], -g["pl"], g["replicate"], n0, nb,
                              out=ws.get(name + ".cols", (CK, nb, nr, Wo), x.dtype))
@@ -319,13 +372,13 @@ def _backward_im2col(dout, g, dx):
     C, N, H, W = x.shape
     F, _, KH, KW = w.shape
     CK, pt, pl, Ho, Wo, rep = C * KH * KW, g["pt"], g["pl"], g["Ho"], g["Wo"], g["replicate"]
-    parts = chunks(N, Ho, CK * Wo * x.itemsize, g["chunk_bytes"])
+    parts = _chunks(g, Ho, CK * Wo * x.itemsize, g["chunk_bytes"])
     full = (dx is not None and not rep and parts[0][3] == Ho  # whole images: each chunk owns its dx block
             and F * H * W <= C * Ho * Wo)
     if full:
         wflip = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(C, -1)  # C, F*K
     elif dx is not None:
-        dx.fill(0)  # col2im accumulates
+        _images(dx, g).fill(0)  # col2im accumulates
     dwm = np.zeros((F, CK), x.dtype)
     for n0, nb, r0, nr in parts:
         cols = g["cols"]
@@ -351,7 +404,7 @@ def _forward_taps(x, w, out, g):
     F, _, KH, KW = w.shape
     FK, pt, ws, name = F * KH * KW, g["pt"], g["ws"], g["name"]
     wt = taps_matrix(w)
-    for n0, nb, r0, nr in chunks(N, g["Ho"], FK * W * x.itemsize, g["chunk_bytes"], KH - 1):
+    for n0, nb, r0, nr in _chunks(g, g["Ho"], FK * W * x.itemsize, g["chunk_bytes"], KH - 1):
         ia, ib = input_rows(r0, nr, pt, KH, H)
         T = ws.get(name + ".T", (FK, nb, ib - ia, W), x.dtype)
         np.matmul(wt, block(x, n0, nb, ia, ib - ia), out=T.reshape(FK, -1))
@@ -366,9 +419,9 @@ def _backward_taps(dout, g, dx):
     FK, pt, Ho = F * KH * KW, g["pt"], g["Ho"]
     wt = taps_matrix(w)
     dwt = np.zeros((FK, C), x.dtype)
-    parts = chunks(N, Ho, FK * W * x.itemsize, g["chunk_bytes"], KH - 1)
+    parts = _chunks(g, Ho, FK * W * x.itemsize, g["chunk_bytes"], KH - 1)
     if dx is not None and parts[0][3] < Ho:  # row chunks overlap by the kernel's halo: accumulate
-        dx.fill(0)
+        _images(dx, g).fill(0)
     for n0, nb, r0, nr in parts:
         ia, ib = input_rows(r0, nr, pt, KH, H)
         dT = ws.get(name + ".dT", (FK, nb, ib - ia, W), x.dtype, zero=True)
@@ -415,7 +468,7 @@ def _backward_winograd(dout, g, dx, m):
     A2 = len(U)
     dUt = np.zeros((A2, C, F), x.dtype)  # dU transposed: see the GEMM below
     if dx is not None:
-        dx.fill(0)  # the tiles' adjoint accumulates (tiles overlap)
+        _images(dx, g).fill(0)  # the tiles' adjoint accumulates (tiles overlap)
     g["Vpos"] = 0
     for n0, nb, r0, nr in _winograd_parts(x, g, m):
         for ty0, nty, V in _winograd_blocks(x, g, m, BT, n0, nb, r0, nr, reuse=g["keep"]):
@@ -442,13 +495,13 @@ WINOGRAD_BLOCK_BYTES = 1 << 20
 
 def _winograd_parts(x, g, m):
     """Chunks (n0, nb, r0, nr) of images or of whole rows of tiles, each a few MB of input."""
-    C, N = x.shape[:2]
+    C = x.shape[0]
     K = g["w"].shape[2]
     Ho, Wo = g["Ho"], g["Wo"]
     Th, Tw = -(-Ho // m), -(-Wo // m)
     tile_row_bytes = m * C * (m + K - 1) * Tw * x.itemsize  # of the input rows' lanes, per image
     return [(n0, nb, t0 * m, min(nt * m, Ho - t0 * m))
-            for n0, nb, t0, nt in chunks(N, Th, tile_row_bytes, g["chunk_bytes"], -(-(K - 1) // m))]
+            for n0, nb, t0, nt in _chunks(g, Th, tile_row_bytes, g["chunk_bytes"], -(-(K - 1) // m))]
 
 
 def _winograd_blocks(x, g, m, BT, n0, nb, r0, nr, keep=False, reuse=False):
@@ -482,7 +535,7 @@ def _winograd_blocks(x, g, m, BT, n0, nb, r0, nr, keep=False, reuse=False):
 def _winograd_kept(x, g, m, A):
     """Room for the whole layer's V, every chunk's blocks one after another: (A*A * C * tiles,)."""
     g["Vpos"] = 0
-    tiles = -(-g["Ho"] // m) * -(-g["Wo"] // m) * x.shape[1]
+    tiles = -(-g["Ho"] // m) * -(-g["Wo"] // m) * g["images"][1]
     return g["ws"].get(g["name"] + ".Vkept", (A * A * x.shape[0] * tiles,), x.dtype)
 
 

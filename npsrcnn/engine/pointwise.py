@@ -50,6 +50,49 @@ def row_sum_kernel(d, db):
         db[f] = s
 
 
+# The same on images n0 .. n0+nb-1 of a channel-major (F, N, M) array: a sub-batch of the public NCHW
+# functions, read and written where it lies in the whole batch's array (engine.conv.conv2d_forward).
+
+
+@njit_parallel
+def bias_act_images_kernel(z, b, relu, n0, nb):
+    # z: F, N, M (in place, images n0 .. n0+nb-1)   b: F
+    for f in prange(z.shape[0]):
+        bf = b[f]
+        for n in range(n0, n0 + nb):
+            r = z[f, n]
+            for m in range(len(r)):
+                v = r[m] + bf
+                r[m] = max(v, 0) if relu else v
+
+
+@njit_parallel_sum
+def relu_mask_sum_images_kernel(d, a, n0, nb, dst, db):
+    # d: F, N, M gradient wrt the activation    a: F, N, M activation    dst: F, N, M, the gradient wrt the
+    # pre-activation (may be d)    db: F, float64 (sum of the masked d); images n0 .. n0+nb-1
+    for f in prange(d.shape[0]):
+        s = 0.0
+        for n in range(n0, n0 + nb):
+            dr, ar, tr = d[f, n], a[f, n], dst[f, n]
+            for m in range(len(dr)):
+                v = dr[m] if ar[m] > 0 else 0
+                tr[m] = v
+                s += v
+        db[f] = s
+
+
+@njit_parallel_sum
+def row_sum_images_kernel(d, n0, nb, db):
+    # d: F, N, M    db: F, float64; images n0 .. n0+nb-1
+    for f in prange(d.shape[0]):
+        s = 0.0
+        for n in range(n0, n0 + nb):
+            r = d[f, n]
+            for m in range(len(r)):
+                s += r[m]
+        db[f] = s
+
+
 # ------------------------------------------------------------------------------------------------ ReLU
 
 
