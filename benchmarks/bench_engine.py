@@ -14,7 +14,9 @@ Workloads:
                  forward + backward + update, in patches/s (higher is better)
   infer_<arch>   one 512x512 image, replicate padding at every layer, in s (lower is better)
   composed_<arch>  (--composed, npsrcnn only) the step composed by hand from the public layer API
-                 (npsrcnn.layers.srcnn_loss_and_grads + the same SGD update), beside train_<arch>
+                 (npsrcnn.layers.srcnn_loss_and_grads + the same SGD update), beside train_<arch>;
+                 the ReLUs as conv2d_forward(..., relu=True)
+  unfused_<arch>   (--composed) the same with the ReLUs as separate relu_forward / relu_backward ops
 
 Method. In one process the library that ran last leaves threads spinning that slow the other, so each
 side runs in a fresh subprocess of its own, and the sides alternate (npsrcnn first in odd rounds,
@@ -39,6 +41,7 @@ import numpy as np  # a worker imports it after the coordinator has set its thre
 
 REPO = Path(__file__).resolve().parents[1]
 ARCHS = {"9-1-5": (9, 1, 5), "9-5-5": (9, 5, 5)}
+COMPOSED = ("composed", "unfused")  # the workloads timed on the npsrcnn side only
 THREAD_VARS = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -74,7 +77,7 @@ def workloads(a):
     for arch in a.arch or sorted(ARCHS):
         names += [f"{p}_{arch}" for p in parts]
         if a.composed and "train" in parts:
-            names.append(f"composed_{arch}")
+            names += [f"composed_{arch}", f"unfused_{arch}"]
     return names
 
 
@@ -89,7 +92,7 @@ def run_worker(a):
         torch.set_num_threads(a.threads)
     times = {}
     for name in workloads(a):
-        if a.worker == "torch" and name.startswith("composed"):
+        if a.worker == "torch" and name.startswith(COMPOSED):
             continue
         kind, arch = name.split("_")
         fn = (torch_side if a.worker == "torch" else npsrcnn_side)(kind, arch, a, np.random.default_rng(0))
@@ -119,7 +122,8 @@ def npsrcnn_side(kind, arch, a, rng):
     x, y = rng.random((a.batch, 1, a.patch, a.patch), np.float32), rng.random((a.batch, 1, o, o), np.float32)
     if kind == "train":
         return lambda: train_step(model, opt, x, y)
-    return lambda: opt.step(srcnn_loss_and_grads(model.params, x, y)[1])  # composed
+    fuse = kind == "composed"  # else "unfused"
+    return lambda: opt.step(srcnn_loss_and_grads(model.params, x, y, fuse_relu=fuse)[1])
 
 
 def torch_side(kind, arch, a, rng):
@@ -225,9 +229,11 @@ def summarise(rounds, a):
             row["speedup_vs_torch"] = row["torch"]["median_s"] / row["npsrcnn"]["median_s"]
         res[name] = row
     for arch in a.arch or sorted(ARCHS):
-        c, t = res.get(f"composed_{arch}"), res.get(f"train_{arch}")
-        if c and t:
-            c["slowdown_vs_train_step"] = c["npsrcnn"]["median_s"] / t["npsrcnn"]["median_s"]
+        t = res.get(f"train_{arch}")
+        for kind in COMPOSED:
+            c = res.get(f"{kind}_{arch}")
+            if c and t:
+                c["slowdown_vs_train_step"] = c["npsrcnn"]["median_s"] / t["npsrcnn"]["median_s"]
     return res
 
 

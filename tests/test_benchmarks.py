@@ -43,14 +43,14 @@ def test_bench_engine_quick_reports_every_workload_per_side():
     cfg = out["config"]
     assert cfg["threads"] == 1 and set(cfg["thread_env"].values()) == {1} and cfg["rounds"] == 1
     rows = out["workloads"]
-    assert set(rows) == {f"{k}_{a}" for k in ("train", "infer", "composed") for a in ("9-1-5", "9-5-5")}
+    assert set(rows) == {f"{k}_{a}" for k in ("train", "infer", "composed", "unfused") for a in ("9-1-5", "9-5-5")}
     sides = ["npsrcnn"] + (["torch"] if cfg["torch"] else [])
     for name, row in rows.items():
-        for side in (["npsrcnn"] if name.startswith("composed") else sides):
+        for side in (["npsrcnn"] if name.startswith(("composed", "unfused")) else sides):
             assert row[side]["median_s"] > 0 and len(row[side]["rounds_s"]) == 1
             assert ("patches_per_s" in row[side]) == (not name.startswith("infer"))
-        assert ("speedup_vs_torch" in row) == (len(sides) == 2 and not name.startswith("composed"))
-    assert rows["composed_9-1-5"]["slowdown_vs_train_step"] > 0
+        assert ("speedup_vs_torch" in row) == (len(sides) == 2 and not name.startswith(("composed", "unfused")))
+    assert rows["composed_9-1-5"]["slowdown_vs_train_step"] > 0 and rows["unfused_9-5-5"]["slowdown_vs_train_step"] > 0
     assert "jit_cold_cache" not in out  # --quick skips the compile measurement
 
 

@@ -135,6 +135,28 @@ def test_conv2d_with_relu_is_conv_then_relu_and_leaves_dout_alone(padding):
     assert rel_error(got[0], numerical_vjp(fwd, x, dout)) < 1e-6
 
 
+def test_public_conv_reuses_the_scratch_of_dropped_caches_only():
+    """A cache's workspace (im2col columns, kept for the backward) goes to the next call of the same
+    shape once the caller drops the cache, never while it is alive; outputs are always new arrays."""
+    from npsrcnn.engine import conv
+
+    x, w, b = rand((2, 3, 9, 9), 1), rand((4, 3, 3, 3), 2), rand(4, 3)
+    conv.release_workspaces()
+    out1, c1 = L.conv2d_forward(x, w, b, method="im2col")
+    out2, c2 = L.conv2d_forward(x, w, b, method="im2col")
+    assert c1["ws"] is not c2["ws"] and c1["ws"].nbytes() > 0
+    ws1 = c1["ws"]
+    del c1
+    out3, c3 = L.conv2d_forward(x, w, b, method="im2col")
+    assert c3["ws"] is ws1 and not np.shares_memory(out3, out1)
+    np.testing.assert_array_equal(out1, out3)
+    dout = rand(out2.shape, 4)
+    for got, want in zip(L.conv2d_backward(dout, c2), L.conv2d_backward_reference(dout, x, w)):
+        np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11)
+    del c2, c3
+    assert conv.release_workspaces() >= 2 * ws1.nbytes()
+
+
 def test_fused_relu_matches_conv_then_relu():
     x, w, b = rand((2, 3, 6, 6), 1), rand((4, 3, 3, 3), 2), rand(4, 3)
     fused, cache = L.conv_forward_cm(L._to_cm(x), w, b, "zero", relu=True)

@@ -21,6 +21,8 @@ The readable version of all this is :mod:`npsrcnn.lesson.conv`.
 """
 import functools
 import os
+import threading
+import weakref
 
 import numpy as np
 
@@ -81,8 +83,12 @@ def conv2d_forward(x, w, b, padding="valid", method="auto", relu=False):
     starts = range(0, N, SUB_BATCH)
 
     def part(n0):  # a sub-batch on a worker thread (engine.parallel): its images of xc into those of out
-        return conv_forward_cm(xc, w, b, padding, method=method, relu=relu, images=(n0, min(SUB_BATCH, N - n0)),
-                               out=out)[1]
+        nb = min(SUB_BATCH, N - n0)
+        key = (xc.shape[0], nb) + x.shape[2:] + w.shape + (padding, method, x.dtype.str)
+        ws = _borrow_workspace(key)
+        cache = conv_forward_cm(xc, w, b, padding, method=method, relu=relu, images=(n0, nb), out=out, ws=ws)[1]
+        weakref.finalize(cache, _return_workspace, key, ws)  # back to the spares when the caller drops the cache
+        return cache
 
     parts = parallel.run(part, starts)
     cache = parts[0] if len(parts) == 1 else dict(parts=parts)
@@ -129,6 +135,41 @@ def conv2d_backward(dout, cache, need_dx=True):
     dw = sum(g[0] for g in grads[1:]) + grads[0][0]
     db = sum(g[1] for g in grads[1:]) + grads[0][1]
     return (None if dx is None else dx.transpose(1, 0, 2, 3)), dw, db
+
+
+# The public functions' scratch (im2col columns, Winograd's tiles, ...) outlives a call in its cache,
+# for the backward; once the caller drops the cache, the workspace waits here for the next call of the
+# same shape, so that a training loop written with them does not allocate (and page-fault) its
+# scratch again at every step. Their outputs and gradients are always new arrays: only buffers that
+# no caller can still hold come back.
+SPARE_WORKSPACES = 8  # kept per call shape
+_spares = {}
+_spares_lock = threading.Lock()
+
+
+class Cache(dict):
+    """A convolution's cache: a dict (weak references can follow it, which a plain dict's cannot)."""
+
+
+def _borrow_workspace(key):
+    with _spares_lock:
+        spares = _spares.get(key)
+        return spares.pop() if spares else Workspace()
+
+
+def _return_workspace(key, ws):
+    with _spares_lock:
+        spares = _spares.setdefault(key, [])
+        if len(spares) < SPARE_WORKSPACES:
+            spares.append(ws)
+
+
+def release_workspaces():
+    """Free the scratch buffers kept for later calls of :func:`conv2d_forward` (their bytes)."""
+    with _spares_lock:
+        freed = sum(ws.nbytes() for spares in _spares.values() for ws in spares)
+        _spares.clear()
+    return freed
 
 
 def to_cm(a):
@@ -192,7 +233,7 @@ def conv_forward_cm(x, w, b, padding="valid", method="auto", relu=False, vpad=No
     if out is None:
         out = ws.get(name + ".out", (F, N, Ho, Wo), x.dtype)
     _check(out, (F, N, Ho, Wo), x.dtype, "out")
-    cache = dict(x=x, w=w, method=method, relu=relu, out=out, cols=None, ws=ws, name=name, images=(n0, nb),
+    cache = Cache(x=x, w=w, method=method, relu=relu, out=out, cols=None, ws=ws, name=name, images=(n0, nb),
                  chunk_bytes=workspace.CHUNK_BYTES if chunk_bytes is None else chunk_bytes,
                  KH=KH, KW=KW, pt=pt, pl=pl, Ho=Ho, Wo=Wo, replicate=padding == "replicate", keep=backward)
     STRATEGIES[method][0](x, w, out, cache)  # out = the correlation, no bias yet
