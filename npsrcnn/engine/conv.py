@@ -125,7 +125,8 @@ def conv2d_backward(dout, cache, need_dx=True):
     F, _, Ho, Wo = parts[0]["out"].shape
     if dc.shape != (F, N, Ho, Wo):
         raise ValueError(f"dout has shape {tuple(dc.shape[i] for i in (1, 0, 2, 3))}, the output {(N, F, Ho, Wo)}")
-    dz = np.empty_like(dc) if parts[0]["relu"] else None  # dout masked by the ReLU (dout itself is not changed)
+    # dout masked by the ReLU (dout itself is not changed): scratch, so in a workspace of the call's
+    dz = parts[0]["ws"].get(parts[0]["name"] + ".dz", dc.shape, dtype) if parts[0]["relu"] else None
     dx = np.empty((C, N, H, W), dtype) if need_dx else None  # channel-major, seen as NCHW
 
     def part(g):  # a sub-batch's gradients, its images of dx; dW and db are summed below in sub-batch order
