@@ -56,14 +56,23 @@ def torch_srcnn(params, x, padding):
     return h
 
 
+# the model's fused step, and the step composed from the public layer API with the ReLUs fused into
+# the convs or as ops of their own; 36 patches: a sub-batch of 32 and one of 4 (their own images of
+# the batch's arrays)
+STEPS = {"model": lambda m, x, y: m.loss_and_grads(x, y),
+         "composed": lambda m, x, y: L.srcnn_loss_and_grads(m.params, x, y),
+         "unfused": lambda m, x, y: L.srcnn_loss_and_grads(m.params, x, y, fuse_relu=False)}
+
+
+@pytest.mark.parametrize("step", sorted(STEPS))
 @pytest.mark.parametrize("arch", [(9, 1, 5), (9, 5, 5)])
-def test_srcnn_loss_and_grads_match_torch(arch):
+def test_srcnn_loss_and_grads_match_torch(arch, step):
     m = SRCNN(*arch, n1=16, n2=8, seed=0)
     rng = np.random.default_rng(1)
     m.params = {k: rng.normal(0, 0.1, v.shape) for k, v in m.params.items()}  # float64 engine
-    x = rng.random((4, 1, 33, 33))
-    y = rng.random((4, 1, 33 - 2 * m.border, 33 - 2 * m.border))
-    loss, grads = m.loss_and_grads(x, y)
+    x = rng.random((36, 1, 33, 33))
+    y = rng.random((36, 1, 33 - 2 * m.border, 33 - 2 * m.border))
+    loss, grads = STEPS[step](m, x, y)
     tp = {k: leaf(v) for k, v in m.params.items()}
     tout = torch_srcnn(tp, torch.tensor(x), "valid")
     tloss = ((tout - torch.tensor(y)) ** 2).sum() / (2 * x.shape[0])  # Caffe EuclideanLoss
