@@ -88,6 +88,19 @@ def test_blas_is_capped_during_a_parallel_call_and_restored_after():
     assert blas_threads() == outside
 
 
+def test_a_blas_loaded_after_the_first_parallel_call_is_capped_too(monkeypatch):
+    """An import may load another BLAS (SciPy's OpenBLAS); the controller is made again after imports,
+    so it caps that one as well (a controller made once, before it, did not: test order mattered)."""
+    import sys
+    import types
+
+    first = parallel._blas_controller()
+    assert parallel._blas_controller() is first  # nothing imported: the same controller
+    monkeypatch.setitem(sys.modules, "npsrcnn_test_fake_import", types.ModuleType("npsrcnn_test_fake_import"))
+    again = parallel._blas_controller()
+    assert again is not first and parallel._blas_controller() is again
+
+
 def test_without_threadpoolctl_there_is_one_worker(monkeypatch):
     monkeypatch.setattr(parallel, "_blas", False)
     assert parallel.workers() == 1

@@ -18,6 +18,7 @@ result does not depend on which worker ran what, nor on the number of workers: `
 tasks. BLAS threads are capped with threadpoolctl for the duration of a parallel call.
 """
 import contextlib
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -27,6 +28,7 @@ import numpy as np
 _lock = threading.Lock()
 _pools = {}
 _blas = None
+_blas_modules = 0  # len(sys.modules) when _blas was made
 
 
 def workers():
@@ -86,13 +88,19 @@ def _threading_layer():
 
 
 def _blas_controller():
-    """threadpoolctl's controller of the BLAS libraries loaded in this process (None without it)."""
-    global _blas
-    if _blas is None:
+    """threadpoolctl's controller of the BLAS libraries loaded in this process (None without it).
+
+    Made again when modules were imported since the last one: an import can load another BLAS (SciPy
+    brings its own OpenBLAS), which a controller made before it would not cap. Counting modules is
+    cheap; making a controller scans the loaded libraries (~0.5 ms).
+    """
+    global _blas, _blas_modules
+    if _blas is None or (_blas and len(sys.modules) != _blas_modules):
         try:
             from threadpoolctl import ThreadpoolController
         except ImportError:
             _blas = False
         else:
             _blas = ThreadpoolController()
+            _blas_modules = len(sys.modules)
     return _blas or None
