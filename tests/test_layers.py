@@ -157,6 +157,31 @@ def test_public_conv_reuses_the_scratch_of_dropped_caches_only():
     assert conv.release_workspaces() >= 2 * ws1.nbytes()
 
 
+def test_output_memory_comes_back_only_when_no_view_of_it_is_left():
+    """conv2d_forward's out and conv2d_backward's dx live in memory lent_empty() reuses: never while
+    any array made from it (the NCHW view, a slice) is alive."""
+    from npsrcnn.engine import conv
+
+    conv.release_workspaces()
+    a = conv.lent_empty((2, 3, 4, 5), np.float32)
+    assert a.shape == (2, 3, 4, 5) and a.dtype == np.float32 and a.flags.c_contiguous and a.flags.writeable
+    addr = a.__array_interface__["data"][0]
+    view = a.transpose(1, 0, 2, 3)[1:]
+    del a
+    b = conv.lent_empty((3, 2, 4, 5), np.float32)  # same size, while a view of the first is alive
+    assert b.__array_interface__["data"][0] != addr
+    del view
+    c = conv.lent_empty((120,), np.float32)
+    assert c.__array_interface__["data"][0] == addr
+    x, w, bias = rand((2, 3, 6, 6), 1), rand((4, 3, 3, 3), 2), rand(4, 3)
+    out, cache = L.conv2d_forward(x, w, bias)
+    keep = out[0].copy()
+    first = out[:1]  # a slice keeps the whole output's memory
+    del out, cache
+    L.conv2d_forward(2 * x, w, bias)
+    np.testing.assert_array_equal(first[0], keep)
+
+
 def test_fused_relu_matches_conv_then_relu():
     x, w, b = rand((2, 3, 6, 6), 1), rand((4, 3, 3, 3), 2), rand(4, 3)
     fused, cache = L.conv_forward_cm(L._to_cm(x), w, b, "zero", relu=True)

@@ -79,7 +79,7 @@ def conv2d_forward(x, w, b, padding="valid", method="auto", relu=False):
     xc = to_cm(x)  # no copy for a channel-major view (an earlier layer's output) or when N or C is 1
     N = x.shape[0]
     Ho, Wo = _geometry(*x.shape[2:], *w.shape[2:], padding)[4:]
-    out = np.empty((w.shape[0], N, Ho, Wo), x.dtype)  # channel-major, seen as NCHW below
+    out = lent_empty((w.shape[0], N, Ho, Wo), x.dtype)  # channel-major, seen as NCHW below
     starts = range(0, N, SUB_BATCH)
 
     def part(n0):  # a sub-batch on a worker thread (engine.parallel): its images of xc into those of out
@@ -127,7 +127,7 @@ def conv2d_backward(dout, cache, need_dx=True):
         raise ValueError(f"dout has shape {tuple(dc.shape[i] for i in (1, 0, 2, 3))}, the output {(N, F, Ho, Wo)}")
     # dout masked by the ReLU (dout itself is not changed): scratch, so in a workspace of the call's
     dz = parts[0]["ws"].get(parts[0]["name"] + ".dz", dc.shape, dtype) if parts[0]["relu"] else None
-    dx = np.empty((C, N, H, W), dtype) if need_dx else None  # channel-major, seen as NCHW
+    dx = lent_empty((C, N, H, W), dtype) if need_dx else None  # channel-major, seen as NCHW
 
     def part(g):  # a sub-batch's gradients, its images of dx; dW and db are summed below in sub-batch order
         return conv_backward_cm(dc, g, need_dx=need_dx, dx=dx, masked=dz)[1:]
@@ -166,11 +166,50 @@ def _return_workspace(key, ws):
 
 
 def release_workspaces():
-    """Free the scratch buffers kept for later calls of :func:`conv2d_forward` (their bytes)."""
+    """Free the scratch buffers and the memory of dropped outputs kept for later calls (their bytes)."""
     with _spares_lock:
         freed = sum(ws.nbytes() for spares in _spares.values() for ws in spares)
+        freed += sum(b.nbytes for bufs in _spare_memory.values() for b in bufs)
         _spares.clear()
+        _spare_memory.clear()
     return freed
+
+
+# The outputs (and dX) are the caller's, but their memory need not be new: a fresh 20 MB array is
+# page-faulted in (and zeroed by the kernel) on first write, at every step. lent_empty() gives an
+# array whose memory belongs to a small owner object; every view made from it keeps the owner
+# alive, and when the last one is gone the memory waits here for the next array of the same size.
+_spare_memory = {}
+
+
+class _Lent:
+    """Owner of memory lent to an array (NumPy's array interface; the array's ``base``)."""
+
+    def __init__(self, buf, shape, dtype):
+        self.buf = buf
+        self.__array_interface__ = dict(shape=shape, typestr=np.dtype(dtype).str, version=3,
+                                        data=(buf.__array_interface__["data"][0], False))
+
+
+def lent_empty(shape, dtype):
+    """``np.empty(shape, dtype)`` in memory that an earlier, dropped array of the same size used."""
+    shape = tuple(int(s) for s in shape)
+    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    with _spares_lock:
+        bufs = _spare_memory.get(nbytes)
+        buf = bufs.pop() if bufs else None
+    if buf is None:
+        buf = np.empty(max(nbytes, 1), np.uint8)
+    owner = _Lent(buf, shape, dtype)
+    weakref.finalize(owner, _return_memory, nbytes, buf)
+    return np.asarray(owner)
+
+
+def _return_memory(nbytes, buf):
+    with _spares_lock:
+        bufs = _spare_memory.setdefault(nbytes, [])
+        if len(bufs) < SPARE_WORKSPACES:
+            bufs.append(buf)
 
 
 def to_cm(a):
