@@ -163,7 +163,7 @@ def test_output_memory_comes_back_only_when_no_view_of_it_is_left():
     from npsrcnn.engine import conv
 
     conv.release_workspaces()
-    a = conv.lent_empty((2, 3, 4, 5), np.float32)
+    a = conv.lent_empty((2, 3, 4, 5), np.float32)  # also relu_forward/backward's and mse_loss's arrays
     assert a.shape == (2, 3, 4, 5) and a.dtype == np.float32 and a.flags.c_contiguous and a.flags.writeable
     addr = a.__array_interface__["data"][0]
     view = a.transpose(1, 0, 2, 3)[1:]

@@ -30,7 +30,7 @@ from . import parallel, taps, unfold, winograd, workspace
 from .pointwise import (as_float_array, bias_act_images_kernel, bias_act_kernel, relu_mask_sum_images_kernel,
                         relu_mask_sum_kernel, row_sum_images_kernel, row_sum_kernel)
 from .unfold import _check
-from .workspace import Workspace, block, chunks, input_rows
+from .workspace import Workspace, block, chunks, input_rows, lent_empty
 
 PADDINGS = ("valid", "zero", "replicate")
 # The NCHW functions split a batch into sub-batches of this many images, which run on worker threads
@@ -169,47 +169,8 @@ def release_workspaces():
     """Free the scratch buffers and the memory of dropped outputs kept for later calls (their bytes)."""
     with _spares_lock:
         freed = sum(ws.nbytes() for spares in _spares.values() for ws in spares)
-        freed += sum(b.nbytes for bufs in _spare_memory.values() for b in bufs)
         _spares.clear()
-        _spare_memory.clear()
-    return freed
-
-
-# The outputs (and dX) are the caller's, but their memory need not be new: a fresh 20 MB array is
-# page-faulted in (and zeroed by the kernel) on first write, at every step. lent_empty() gives an
-# array whose memory belongs to a small owner object; every view made from it keeps the owner
-# alive, and when the last one is gone the memory waits here for the next array of the same size.
-_spare_memory = {}
-
-
-class _Lent:
-    """Owner of memory lent to an array (NumPy's array interface; the array's ``base``)."""
-
-    def __init__(self, buf, shape, dtype):
-        self.buf = buf
-        self.__array_interface__ = dict(shape=shape, typestr=np.dtype(dtype).str, version=3,
-                                        data=(buf.__array_interface__["data"][0], False))
-
-
-def lent_empty(shape, dtype):
-    """``np.empty(shape, dtype)`` in memory that an earlier, dropped array of the same size used."""
-    shape = tuple(int(s) for s in shape)
-    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
-    with _spares_lock:
-        bufs = _spare_memory.get(nbytes)
-        buf = bufs.pop() if bufs else None
-    if buf is None:
-        buf = np.empty(max(nbytes, 1), np.uint8)
-    owner = _Lent(buf, shape, dtype)
-    weakref.finalize(owner, _return_memory, nbytes, buf)
-    return np.asarray(owner)
-
-
-def _return_memory(nbytes, buf):
-    with _spares_lock:
-        bufs = _spare_memory.setdefault(nbytes, [])
-        if len(bufs) < SPARE_WORKSPACES:
-            bufs.append(buf)
+    return freed + workspace.release_memory()
 
 
 def to_cm(a):

@@ -8,6 +8,7 @@ import numpy as np
 from numba import prange
 
 from .._jit import njit, njit_parallel, njit_parallel_sum
+from .workspace import lent_empty
 
 REDUCTIONS = ("caffe", "mean", "sum")
 
@@ -109,7 +110,7 @@ def relu_forward(x):
     cache : the output (its sign is the mask the backward pass needs)
     """
     xt, order = memory_order(np.asarray(x))
-    out = np.empty_like(xt)
+    out = lent_empty(xt.shape, xt.dtype)  # new to the caller, not to the process (engine.workspace)
     _relu_kernel(xt.reshape(-1), out.reshape(-1))
     out = out.transpose(np.argsort(order))  # x's axes again, x's layout in memory
     return out, out
@@ -119,7 +120,7 @@ def relu_backward(dout, cache):
     """Gradient of :func:`relu_forward`: ``dout * (out > 0)``; the subgradient at 0 is 0, as in PyTorch."""
     out, order = memory_order(cache)
     dout = np.ascontiguousarray(np.asarray(dout, dtype=out.dtype).transpose(order))  # free in out's layout
-    dx = np.empty_like(out)
+    dx = lent_empty(out.shape, out.dtype)
     _relu_backward_kernel(dout.reshape(-1), out.reshape(-1), dx.reshape(-1))
     return dx.transpose(np.argsort(order))
 
@@ -184,7 +185,7 @@ def mse_loss(pred, target, reduction="caffe"):
     N = pred.shape[0] if pred.ndim else 1
     loss_scale, grad_scale = {"caffe": (0.5 / N, 1.0 / N), "mean": (1.0 / pred.size, 2.0 / pred.size),
                               "sum": (1.0, 2.0)}[reduction]
-    dpred = np.empty_like(pred)
+    dpred = lent_empty(pred.shape, pred.dtype)
     sse = _sq_err_kernel(pred.reshape(-1), target.reshape(-1), grad_scale, dpred.reshape(-1))
     return sse * loss_scale, dpred
 

@@ -4,6 +4,9 @@ A convolution's scratch matrix (im2col's columns, the taps' products) grows with
 image. :func:`chunks` splits the work so that no such buffer exceeds ``CHUNK_BYTES``, and the
 Workspace hands the same buffers back on the next call, so a training step allocates nothing.
 """
+import threading
+import weakref
+
 import numpy as np
 
 # Largest im2col (or tap-product) buffer one conv call fills at a time. A batch or an image whose buffer
@@ -65,3 +68,50 @@ def block(a, n0, nb, r0, nr):
     if v.__array_interface__["data"] != a[:, n0:, r0:].__array_interface__["data"]:  # reshape copied
         raise AssertionError("a block must be whole images or rows of one image")
     return v
+
+
+# The outputs (and dX) are the caller's, but their memory need not be new: a fresh 20 MB array is
+# page-faulted in (and zeroed by the kernel) on first write, at every step. lent_empty() gives an
+# array whose memory belongs to a small owner object; every view made from it keeps the owner
+# alive, and when the last one is gone the memory waits here for the next array of the same size.
+_spare_memory = {}
+_memory_lock = threading.Lock()
+SPARE_ARRAYS = 8  # kept per size
+
+
+class _Lent:
+    """Owner of memory lent to an array (NumPy's array interface; the array's ``base``)."""
+
+    def __init__(self, buf, shape, dtype):
+        self.buf = buf
+        self.__array_interface__ = dict(shape=shape, typestr=np.dtype(dtype).str, version=3,
+                                        data=(buf.__array_interface__["data"][0], False))
+
+
+def lent_empty(shape, dtype):
+    """``np.empty(shape, dtype)`` in memory that an earlier, dropped array of the same size used."""
+    shape = tuple(int(s) for s in shape)
+    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    with _memory_lock:
+        bufs = _spare_memory.get(nbytes)
+        buf = bufs.pop() if bufs else None
+    if buf is None:
+        buf = np.empty(max(nbytes, 1), np.uint8)
+    owner = _Lent(buf, shape, dtype)
+    weakref.finalize(owner, _return_memory, nbytes, buf)
+    return np.asarray(owner)
+
+
+def _return_memory(nbytes, buf):
+    with _memory_lock:
+        bufs = _spare_memory.setdefault(nbytes, [])
+        if len(bufs) < SPARE_ARRAYS:
+            bufs.append(buf)
+
+
+def release_memory():
+    """Free the memory kept from dropped arrays of :func:`lent_empty` (returns its bytes)."""
+    with _memory_lock:
+        freed = sum(b.nbytes for bufs in _spare_memory.values() for b in bufs)
+        _spare_memory.clear()
+    return freed
