@@ -21,7 +21,6 @@ The readable version of all this is :mod:`npsrcnn.lesson.conv`.
 """
 import functools
 import os
-import threading
 import weakref
 
 import numpy as np
@@ -30,7 +29,7 @@ from . import parallel, taps, unfold, winograd, workspace
 from .pointwise import (as_float_array, bias_act_images_kernel, bias_act_kernel, relu_mask_sum_images_kernel,
                         relu_mask_sum_kernel, row_sum_images_kernel, row_sum_kernel)
 from .unfold import _check
-from .workspace import Workspace, block, chunks, input_rows, lent_empty
+from .workspace import Spares, Workspace, block, chunks, input_rows, lent_empty
 
 PADDINGS = ("valid", "zero", "replicate")
 # The NCHW functions split a batch into sub-batches of this many images, which run on worker threads
@@ -85,9 +84,9 @@ def conv2d_forward(x, w, b, padding="valid", method="auto", relu=False):
     def part(n0):  # a sub-batch on a worker thread (engine.parallel): its images of xc into those of out
         nb = min(SUB_BATCH, N - n0)
         key = (xc.shape[0], nb) + x.shape[2:] + w.shape + (padding, method, x.dtype.str)
-        ws = _borrow_workspace(key)
+        ws = _spare_workspaces.take(key) or Workspace()
         cache = conv_forward_cm(xc, w, b, padding, method=method, relu=relu, images=(n0, nb), out=out, ws=ws)[1]
-        weakref.finalize(cache, _return_workspace, key, ws)  # back to the spares when the caller drops the cache
+        weakref.finalize(cache, _spare_workspaces.give, key, ws)  # kept when the caller drops the cache
         return cache
 
     parts = parallel.run(part, starts)
@@ -141,36 +140,18 @@ def conv2d_backward(dout, cache, need_dx=True):
 # The public functions' scratch (im2col columns, Winograd's tiles, ...) outlives a call in its cache,
 # for the backward; once the caller drops the cache, the workspace waits here for the next call of the
 # same shape, so that a training loop written with them does not allocate (and page-fault) its
-# scratch again at every step. Their outputs and gradients are always new arrays: only buffers that
-# no caller can still hold come back.
-SPARE_WORKSPACES = 8  # kept per call shape
-_spares = {}
-_spares_lock = threading.Lock()
+# scratch again at every step. Their outputs and gradients are the caller's arrays (in memory that
+# dropped ones used: workspace.lent_empty); only buffers that no caller can still hold come back.
+_spare_workspaces = Spares(8)  # kept per call shape
 
 
 class Cache(dict):
     """A convolution's cache: a dict (weak references can follow it, which a plain dict's cannot)."""
 
 
-def _borrow_workspace(key):
-    with _spares_lock:
-        spares = _spares.get(key)
-        return spares.pop() if spares else Workspace()
-
-
-def _return_workspace(key, ws):
-    with _spares_lock:
-        spares = _spares.setdefault(key, [])
-        if len(spares) < SPARE_WORKSPACES:
-            spares.append(ws)
-
-
 def release_workspaces():
     """Free the scratch buffers and the memory of dropped outputs kept for later calls (their bytes)."""
-    with _spares_lock:
-        freed = sum(ws.nbytes() for spares in _spares.values() for ws in spares)
-        _spares.clear()
-    return freed + workspace.release_memory()
+    return _spare_workspaces.clear(Workspace.nbytes) + workspace.release_memory()
 
 
 def to_cm(a):

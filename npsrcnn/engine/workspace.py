@@ -70,13 +70,37 @@ def block(a, n0, nb, r0, nr):
     return v
 
 
+class Spares:
+    """Things kept for reuse, at most `limit` per key; thread-safe (workers return them)."""
+
+    def __init__(self, limit):
+        self.limit, self._items, self._lock = limit, {}, threading.Lock()
+
+    def take(self, key):
+        """One thing kept under `key`, or None."""
+        with self._lock:
+            items = self._items.get(key)
+            return items.pop() if items else None
+
+    def give(self, key, item):
+        with self._lock:
+            items = self._items.setdefault(key, [])
+            if len(items) < self.limit:
+                items.append(item)
+
+    def clear(self, nbytes):
+        """Drop everything kept; returns the sum of ``nbytes(item)``."""
+        with self._lock:
+            freed = sum(nbytes(i) for items in self._items.values() for i in items)
+            self._items.clear()
+        return freed
+
+
 # The outputs (and dX) are the caller's, but their memory need not be new: a fresh 20 MB array is
 # page-faulted in (and zeroed by the kernel) on first write, at every step. lent_empty() gives an
 # array whose memory belongs to a small owner object; every view made from it keeps the owner
 # alive, and when the last one is gone the memory waits here for the next array of the same size.
-_spare_memory = {}
-_memory_lock = threading.Lock()
-SPARE_ARRAYS = 8  # kept per size
+_spare_memory = Spares(8)  # kept per size
 
 
 class _Lent:
@@ -92,26 +116,14 @@ def lent_empty(shape, dtype):
     """``np.empty(shape, dtype)`` in memory that an earlier, dropped array of the same size used."""
     shape = tuple(int(s) for s in shape)
     nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
-    with _memory_lock:
-        bufs = _spare_memory.get(nbytes)
-        buf = bufs.pop() if bufs else None
+    buf = _spare_memory.take(nbytes)
     if buf is None:
         buf = np.empty(max(nbytes, 1), np.uint8)
     owner = _Lent(buf, shape, dtype)
-    weakref.finalize(owner, _return_memory, nbytes, buf)
+    weakref.finalize(owner, _spare_memory.give, nbytes, buf)
     return np.asarray(owner)
-
-
-def _return_memory(nbytes, buf):
-    with _memory_lock:
-        bufs = _spare_memory.setdefault(nbytes, [])
-        if len(bufs) < SPARE_ARRAYS:
-            bufs.append(buf)
 
 
 def release_memory():
     """Free the memory kept from dropped arrays of :func:`lent_empty` (returns its bytes)."""
-    with _memory_lock:
-        freed = sum(b.nbytes for bufs in _spare_memory.values() for b in bufs)
-        _spare_memory.clear()
-    return freed
+    return _spare_memory.clear(lambda b: b.nbytes)
