@@ -163,23 +163,40 @@ def test_output_memory_comes_back_only_when_no_view_of_it_is_left():
     from npsrcnn.engine import conv
 
     conv.release_workspaces()
-    a = conv.lent_empty((2, 3, 4, 5), np.float32)  # also relu_forward/backward's and mse_loss's arrays
-    assert a.shape == (2, 3, 4, 5) and a.dtype == np.float32 and a.flags.c_contiguous and a.flags.writeable
+    shape = (2, 3, 256, 256)  # 1.5 MB: arrays under LEND_MIN_BYTES are plain np.empty
+    a = conv.lent_empty(shape, np.float32)  # also relu_forward/backward's and mse_loss's arrays
+    assert a.shape == shape and a.dtype == np.float32 and a.flags.c_contiguous and a.flags.writeable
     addr = a.__array_interface__["data"][0]
     view = a.transpose(1, 0, 2, 3)[1:]
     del a
-    b = conv.lent_empty((3, 2, 4, 5), np.float32)  # same size, while a view of the first is alive
+    b = conv.lent_empty((3, 2, 256, 256), np.float32)  # same size, while a view of the first is alive
     assert b.__array_interface__["data"][0] != addr
     del view
-    c = conv.lent_empty((120,), np.float32)
+    c = conv.lent_empty((2 * 3 * 256 * 256,), np.float32)
     assert c.__array_interface__["data"][0] == addr
-    x, w, bias = rand((2, 3, 6, 6), 1), rand((4, 3, 3, 3), 2), rand(4, 3)
+    assert conv.lent_empty((2, 3, 4, 5), np.float32).base is None  # small: not lent
+    x, w, bias = rand((2, 3, 260, 260), 1), rand((4, 3, 3, 3), 2), rand(4, 3)  # a 4 MB output
     out, cache = L.conv2d_forward(x, w, bias)
     keep = out[0].copy()
     first = out[:1]  # a slice keeps the whole output's memory
     del out, cache
     L.conv2d_forward(2 * x, w, bias)
     np.testing.assert_array_equal(first[0], keep)
+
+
+def test_spares_keep_a_bounded_number_per_key_and_of_keys():
+    from npsrcnn.engine.workspace import Spares
+
+    s = Spares(2, keys=3)
+    for i in range(3):
+        s.give("a", i)
+    assert sorted([s.take("a"), s.take("a")]) == [0, 1] and s.take("a") is None  # the third was not kept
+    for key in "bcde":
+        s.give(key, key)
+    s.give("c", "c2")  # c given again: f below pushes out d (b went with e), not c
+    s.give("f", "f")
+    assert s.take("b") is None and s.take("d") is None and s.take("c") == "c2" and s.take("f") == "f"
+    assert s.clear(lambda item: 10) == 20  # c's first and e's are left
 
 
 def test_fused_relu_matches_conv_then_relu():

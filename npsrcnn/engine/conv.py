@@ -26,7 +26,7 @@ import weakref
 import numpy as np
 
 from . import parallel, taps, unfold, winograd, workspace
-from .pointwise import (as_float_array, bias_act_images_kernel, bias_act_kernel, relu_mask_sum_images_kernel,
+from .pointwise import (as_float_array, bias_act_images_kernel, relu_mask_sum_images_kernel,
                         relu_mask_sum_kernel, row_sum_images_kernel, row_sum_kernel)
 from .unfold import _check
 from .workspace import Spares, Workspace, block, chunks, input_rows, lent_empty
@@ -219,10 +219,7 @@ def conv_forward_cm(x, w, b, padding="valid", method="auto", relu=False, vpad=No
                  chunk_bytes=workspace.CHUNK_BYTES if chunk_bytes is None else chunk_bytes,
                  KH=KH, KW=KW, pt=pt, pl=pl, Ho=Ho, Wo=Wo, replicate=padding == "replicate", keep=backward)
     STRATEGIES[method][0](x, w, out, cache)  # out = the correlation, no bias yet
-    if nb == N:
-        bias_act_kernel(out.reshape(F, -1), b, relu)
-    else:
-        bias_act_images_kernel(out.reshape(F, N, -1), b, relu, n0, nb)
+    bias_act_images_kernel(out.reshape(F, N, -1), b, relu, n0, nb)
     return out, cache
 
 
@@ -264,7 +261,9 @@ def conv_backward_cm(dout, cache, need_dx=True, dx=None, masked=None):
     db = np.empty(F, np.float64)
     if cache["relu"] and masked is not None:
         _check(masked, dout.shape, dout.dtype, "masked")
-    if nb == N and (masked is None or not cache["relu"]):  # the model's path: whole arrays, in place
+    # The model's path (whole arrays, in place) sums db as one run per channel: the per-image kernel
+    # would group the vectorised sums otherwise, and the shipped weights were trained with these bits.
+    if nb == N and (masked is None or not cache["relu"]):
         d2 = dout.reshape(F, -1)
         if cache["relu"]:
             relu_mask_sum_kernel(d2, cache["out"].reshape(F, -1), db)  # dz = da * (a > 0)

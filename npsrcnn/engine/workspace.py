@@ -71,10 +71,11 @@ def block(a, n0, nb, r0, nr):
 
 
 class Spares:
-    """Things kept for reuse, at most `limit` per key; thread-safe (workers return them)."""
+    """Things kept for reuse, at most `limit` per key and for the `keys` keys given most recently (a
+    process that works on ever new shapes keeps a bounded amount); thread-safe (workers return them)."""
 
-    def __init__(self, limit):
-        self.limit, self._items, self._lock = limit, {}, threading.Lock()
+    def __init__(self, limit, keys=16):
+        self.limit, self.keys, self._items, self._lock = limit, keys, {}, threading.Lock()
 
     def take(self, key):
         """One thing kept under `key`, or None."""
@@ -84,9 +85,12 @@ class Spares:
 
     def give(self, key, item):
         with self._lock:
-            items = self._items.setdefault(key, [])
+            items = self._items.pop(key, [])  # re-inserted last: the dict's order is the keys' recency
             if len(items) < self.limit:
                 items.append(item)
+            self._items[key] = items
+            while len(self._items) > self.keys:
+                del self._items[next(iter(self._items))]
 
     def clear(self, nbytes):
         """Drop everything kept; returns the sum of ``nbytes(item)``."""
@@ -100,7 +104,9 @@ class Spares:
 # page-faulted in (and zeroed by the kernel) on first write, at every step. lent_empty() gives an
 # array whose memory belongs to a small owner object; every view made from it keeps the owner
 # alive, and when the last one is gone the memory waits here for the next array of the same size.
+# Small arrays come from np.empty: malloc reuses their memory without page faults.
 _spare_memory = Spares(8)  # kept per size
+LEND_MIN_BYTES = 1 << 20
 
 
 class _Lent:
@@ -116,9 +122,11 @@ def lent_empty(shape, dtype):
     """``np.empty(shape, dtype)`` in memory that an earlier, dropped array of the same size used."""
     shape = tuple(int(s) for s in shape)
     nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    if nbytes < LEND_MIN_BYTES:
+        return np.empty(shape, dtype)
     buf = _spare_memory.take(nbytes)
     if buf is None:
-        buf = np.empty(max(nbytes, 1), np.uint8)
+        buf = np.empty(nbytes, np.uint8)
     owner = _Lent(buf, shape, dtype)
     weakref.finalize(owner, _spare_memory.give, nbytes, buf)
     return np.asarray(owner)
