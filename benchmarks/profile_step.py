@@ -3,6 +3,9 @@
 Times ``SRCNN.loss_and_grads`` on one batch (128 of 33x33 by default) with each layer's forward and
 backward wrapped in a timer, then the bare NumPy GEMMs of the same shapes, so the gap between them
 is what im2col, col2im, bias, ReLU and the taps kernels cost. Prints JSON; medians in milliseconds.
+``step_gemms_ms`` are the GEMMs the step itself runs for layers 1 and 2 (a Winograd layer's A*A
+products on its blocks of tile rows, not im2col's), timed bare; ``gemms_only_patches_per_s`` is the
+step's speed if nothing else took time: the ceiling of these formulations at these GEMM speeds.
 
     python benchmarks/profile_step.py --arch 9-1-5 --threads 2
     python benchmarks/profile_step.py --arch 9-5-5 --threads 2
@@ -136,9 +139,31 @@ def main(argv=None):
         print()
         return
 
-    # the bare GEMMs of one sub-batch's im2col formulation, times the number of sub-batches
+    # the bare GEMMs of each sub-batch's im2col formulation, run as the step runs its sub-batches
     mb = model.MICRO_BATCH
-    gemms = {}
+    gemms, own = {}, {}  # own: the GEMMs the step itself runs for layers 1 and 2
+
+    local = threading.local()
+
+    def product(a, b):  # a @ b into a buffer of the worker's own, as the engine's workspaces are
+        bufs = local.__dict__.setdefault("bufs", {})
+        shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
+        if shape not in bufs:
+            bufs[shape] = np.empty(shape, np.float32)
+        return np.matmul(a, b, out=bufs[shape])
+
+    def median_ms(op, calls):  # `calls` of op as the step runs them: on its workers, 1 BLAS thread each
+        def run():
+            for _ in engine.parallel.run(lambda task: op(), range(calls)):
+                pass
+        run()
+        t = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            run()
+            t.append(time.perf_counter() - t0)
+        return round(float(np.median(t)) * 1e3, 2)
+
     H = 33
     for layer, (F, C, k) in enumerate(((64, 1, f1), (32, 64, f2)), start=1):
         Ho = H - k + 1
@@ -146,25 +171,37 @@ def main(argv=None):
         W = rng.random((F, C * k * k), dtype=np.float32)
         cols = rng.random((C * k * k, L), dtype=np.float32)
         dz = rng.random((F, L), dtype=np.float32)
-        ops = {"forward W@cols": lambda: W @ cols, "dW dz@cols.T": lambda: dz @ cols.T}
+        ops = {"forward W@cols": lambda: product(W, cols), "dW dz@cols.T": lambda: product(dz, cols.T)}
         if layer > 1 and k == 1:
-            ops["dX W.T@dz"] = lambda: W.T @ dz
+            ops["dX W.T@dz"] = lambda: product(W.T, dz)
         elif layer > 1:  # dX as engine.conv_backward_cm computes it: flipped kernels @ im2col(dout)
             wflip = rng.random((C, F * k * k), dtype=np.float32)
             dzcols = rng.random((F * k * k, mb * H * H), dtype=np.float32)
-            ops["dX Wflip@im2col(dz)"] = lambda: wflip @ dzcols
+            ops["dX Wflip@im2col(dz)"] = lambda: product(wflip, dzcols)
+        method = conv.choose_method("auto", C, F, k, k, mb, H, H, Ho, Ho, (0, 0, 0, 0))
         for name, op in ops.items():
-            op()
-            t = []
-            for _ in range(5):
-                t0 = time.perf_counter()
-                op()
-                t.append(time.perf_counter() - t0)
-            gemms[f"layer{layer} {name}"] = round(float(np.median(t)) * 1e3 * (B // mb), 2)
+            gemms[f"layer{layer} {name}"] = median_ms(op, B // mb)
+            if method in ("im2col", "1x1"):
+                own[f"layer{layer} {name}"] = gemms[f"layer{layer} {name}"]
+        if method in conv.WINOGRAD_TILES:  # its A*A GEMMs on blocks of tile rows, as conv.py cuts them
+            m = conv.WINOGRAD_TILES[method]
+            A, T = m + k - 1, -(-Ho // m)
+            rows = max(1, min(T, conv.WINOGRAD_BLOCK_BYTES // (A * A * C * T * mb * 4)))  # tile rows a block
+            P = rows * T * mb
+            U = rng.random((A * A, F, C), dtype=np.float32)
+            V = rng.random((A * A, C, P), dtype=np.float32)
+            dM = rng.random((A * A, F, P), dtype=np.float32)
+            calls = -(-T // rows) * (B // mb)
+            own[f"layer{layer} {method} M=U@V"] = median_ms(lambda: product(U, V), calls)
+            own[f"layer{layer} {method} dU=V@dM.T"] = median_ms(lambda: product(V, dM.transpose(0, 2, 1)), calls)
+            own[f"layer{layer} {method} dV=U.T@dM"] = median_ms(lambda: product(U.transpose(0, 2, 1), dM), calls)
         H = Ho
+    own_ms = sum(own.values())
     json.dump({"arch": args.arch, "batch": B, "threads": args.threads, "step_ms": round(step * 1e3, 2),
                "patches_per_s": round(B / step), "layers_ms": parts, "bare_gemms_ms": gemms,
-               "winograd_ms": wino}, sys.stdout, indent=1)
+               "winograd_ms": wino, "step_gemms_ms": own,
+               # the step if nothing but layers 1 and 2's GEMMs took time: a ceiling for this formulation
+               "gemms_only_patches_per_s": round(B / own_ms * 1e3)}, sys.stdout, indent=1)
     print()
 
 

@@ -84,6 +84,18 @@ def test_profile_step_splits_the_winograd_layer():
     assert set(out["layers_ms"]) == {f"layer{i}_{d}" for i in (1, 2, 3) for d in ("forward", "backward")}
 
 
+def test_profile_step_times_the_steps_own_gemms():
+    """step_gemms_ms holds the GEMMs each layer's chosen method runs (Winograd's A*A products for 9-5-5's
+    layer 2, im2col's for 9-1-5), and the GEMM-only ceiling is the batch over their sum."""
+    for arch, layer2 in (("9-5-5", "layer2 winograd4 dU=V@dM.T"), ("9-1-5", "layer2 dX W.T@dz")):
+        out = json.loads(run_script("profile_step.py", "--arch", arch, "--batch", "32", "--repeats", "1",
+                                    "--threads", "1"))
+        own = out["step_gemms_ms"]
+        assert layer2 in own and "layer1 forward W@cols" in own and "layer1 dX" not in " ".join(own)
+        assert all(v > 0 for v in own.values())
+        assert out["gemms_only_patches_per_s"] == round(32 / sum(own.values()) * 1e3)
+
+
 def test_profile_step_names_each_threads_layers():
     """Two sub-batches on two worker threads at once: each thread's calls are its own layers 1, 2, 3, so
     layer 2 (the Winograd one) holds the Winograd strategy's time, not another layer's."""
