@@ -3,8 +3,9 @@
 Each variant is ``FUSE_ROWS:BUFFERS``: the rows per fused run of 9-1-5's layers (0: one layer after the
 other; see ``npsrcnn.model.FUSE_ROWS``) and ``keep`` (the model keeps its strip buffers between calls,
 as it does) or ``fresh`` (they are dropped before each call, as predict did before). The variants run
-interleaved in one process, call by call, each on a model of its own (its own buffers), so a drift of the machine hits them all alike; prints the
-median and the fastest call of each, in milliseconds, as JSON.
+interleaved in one process, call by call, each on a model of its own (its own buffers), so a drift of
+the machine hits them all alike; prints the median and the fastest call of each, in milliseconds, as
+JSON.
 
     python benchmarks/predict_variants.py --threads 1 --variants 0:keep,16:keep
     python benchmarks/predict_variants.py --threads 2 --arch 9-5-5 --variants 16:fresh,16:keep

@@ -281,7 +281,7 @@ class SRCNN:
             a1 = self._layer1(img, r[0], padding, v[1], ws)
             z = block(a2, 0, 1, 0 if fuse3 else s - a, e - s)
             np.matmul(w2, a1.reshape(self.n1, -1), out=z)
-            bias_act_kernel(z, p["b2"], True)
+            bias_act_kernel(z.reshape(self.n2, 1, -1), p["b2"], True, 0, 1)
             if fuse3:
                 np.matmul(wt, z, out=block(T, 0, 1, s - a, e - s))
         if not fuse3:
@@ -290,7 +290,7 @@ class SRCNN:
             return out[0, 0]
         out = ws.get("c3.out", (1, 1, Ho, Wo), dtype)
         tap_sum(T, k3, k3, -pt3, -pl3, padding == "replicate", out)
-        bias_act_kernel(out.reshape(1, -1), p["b3"], False)
+        bias_act_kernel(out.reshape(1, 1, -1), p["b3"], False, 0, 1)
         return out[0, 0]
 
     def _layer1(self, img, rows, padding, vpad, ws):

@@ -15,7 +15,8 @@ picked per layer by :func:`choose_method`:
 Which one "auto" picks, and why: docs/engine.md, "Which formulation for which layer". A new
 formulation is one more pair of functions with the signatures of ``_forward_im2col`` /
 ``_backward_im2col``, one entry in ``STRATEGIES`` and a rule in :func:`choose_method`;
-``tests/test_layers.py`` and ``tests/test_winograd.py`` run the methods against the lesson's reference. :func:`conv2d_forward` / :func:`conv2d_backward` are the same convolution on NCHW arrays.
+``tests/test_layers.py`` and ``tests/test_winograd.py`` run the methods against the lesson's reference.
+:func:`conv2d_forward` / :func:`conv2d_backward` are the same convolution on NCHW arrays.
 
 The readable version of all this is :mod:`npsrcnn.lesson.conv`.
 """
@@ -26,7 +27,7 @@ import weakref
 import numpy as np
 
 from . import parallel, taps, unfold, winograd, workspace
-from .pointwise import (as_float_array, bias_act_images_kernel, relu_mask_sum_images_kernel,
+from .pointwise import (as_float_array, bias_act_kernel, relu_mask_sum_images_kernel,
                         relu_mask_sum_kernel, row_sum_images_kernel, row_sum_kernel)
 from .unfold import _check
 from .workspace import Spares, Workspace, block, chunks, input_rows, lent_empty
@@ -219,7 +220,7 @@ def conv_forward_cm(x, w, b, padding="valid", method="auto", relu=False, vpad=No
                  chunk_bytes=workspace.CHUNK_BYTES if chunk_bytes is None else chunk_bytes,
                  KH=KH, KW=KW, pt=pt, pl=pl, Ho=Ho, Wo=Wo, replicate=padding == "replicate", keep=backward)
     STRATEGIES[method][0](x, w, out, cache)  # out = the correlation, no bias yet
-    bias_act_images_kernel(out.reshape(F, N, -1), b, relu, n0, nb)
+    bias_act_kernel(out.reshape(F, N, -1), b, relu, n0, nb)
     return out, cache
 
 

@@ -16,14 +16,15 @@ REDUCTIONS = ("caffe", "mean", "sum")
 
 
 @njit_parallel
-def bias_act_kernel(z, b, relu):
-    # z: F, M (in place)   b: F
-    F, M = z.shape
-    for f in prange(F):  # rows are independent outputs
+def bias_act_kernel(z, b, relu, n0, nb):
+    # z: F, N, M (in place, images n0 .. n0+nb-1)   b: F
+    for f in prange(z.shape[0]):  # rows are independent outputs
         bf = b[f]
-        for m in range(M):
-            v = z[f, m] + bf
-            z[f, m] = max(v, 0) if relu else v
+        for n in range(n0, n0 + nb):
+            r = z[f, n]
+            for m in range(len(r)):
+                v = r[m] + bf
+                r[m] = max(v, 0) if relu else v
 
 
 @njit_parallel_sum
@@ -51,20 +52,10 @@ def row_sum_kernel(d, db):
         db[f] = s
 
 
-# The same on images n0 .. n0+nb-1 of a channel-major (F, N, M) array: a sub-batch of the public NCHW
-# functions, read and written where it lies in the whole batch's array (engine.conv.conv2d_forward).
-
-
-@njit_parallel
-def bias_act_images_kernel(z, b, relu, n0, nb):
-    # z: F, N, M (in place, images n0 .. n0+nb-1)   b: F
-    for f in prange(z.shape[0]):
-        bf = b[f]
-        for n in range(n0, n0 + nb):
-            r = z[f, n]
-            for m in range(len(r)):
-                v = r[m] + bf
-                r[m] = max(v, 0) if relu else v
+# The two sums above on images n0 .. n0+nb-1 of a channel-major (F, N, M) array: a sub-batch of the
+# public NCHW functions, read and written where it lies in the whole batch's array
+# (engine.conv.conv2d_forward). The whole-array ones stay for the model's path: they group its vectorised
+# sums as when the shipped weights were trained.
 
 
 @njit_parallel_sum
