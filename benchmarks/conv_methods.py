@@ -65,8 +65,8 @@ def step_variants(a):
     import numpy as np
 
     from npsrcnn.engine import conv
-    from npsrcnn.model import SRCNN
-    from npsrcnn.optim import SGD, paper_learning_rates, train_step
+    from npsrcnn.model.srcnn import SRCNN
+    from npsrcnn.training.optim import SGD, paper_learning_rates, train_step
 
     model = SRCNN(*(int(k) for k in a.step.split("-")), seed=0)
     opt = SGD(model.params, paper_learning_rates())

@@ -27,7 +27,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without installing
-from npsrcnn._cli import ArgumentParser, UserError, command, set_threads  # noqa: E402  (no NumPy yet)
+from npsrcnn.util.cli import ArgumentParser, command  # noqa: E402  (no NumPy yet)
+from npsrcnn.util.errors import UserError
+from npsrcnn.util.threads import set_threads
 
 MODELS = ("9-1-5(91 images)", "9-5-5(ImageNet)")
 FRONT_ENDS = ("bicubic", "bilinear", "nearest")
@@ -47,12 +49,12 @@ def evaluate_set(folder, scale, front_ends, models, repeats):
     """Per front end: mean Y-PSNR and summed time of the front end and of every model on one set."""
     import numpy as np
 
-    from npsrcnn.color import im2uint8
-    from npsrcnn.evaluate import min_side
-    from npsrcnn.metrics import psnr
-    from npsrcnn.patches import degrade, list_images, modcrop
-    from npsrcnn.prepare import load_y
-    from npsrcnn.resize import imresize
+    from npsrcnn.datasets.patches import degrade, list_images, modcrop
+    from npsrcnn.image.color import im2uint8
+    from npsrcnn.image.io import load_y
+    from npsrcnn.interp.resize import imresize
+    from npsrcnn.metrics.quality import psnr
+    from npsrcnn.model.evaluation import min_side
 
     per_image = []
     for path in list_images(folder):
@@ -122,7 +124,7 @@ def main(argv, prog):
 
     import numpy as np
 
-    from npsrcnn.evaluate import load_model
+    from npsrcnn.model.pretrained import load_model
 
     models = {m: load_model(args.ref_weights / m / f"x{args.scale}.npz", args.scale) for m in args.models}
     for d in args.datasets:
@@ -133,7 +135,7 @@ def main(argv, prog):
                   threads=args.threads, padding="replicate")
     print(f"frontend_quality: {json.dumps(config)}", file=sys.stderr if args.json else sys.stdout, flush=True)
 
-    from npsrcnn.resize import imresize
+    from npsrcnn.interp.resize import imresize
 
     warm = np.random.default_rng(0).random((12, 12)).astype(np.float32)  # compile / load the kernels
     for front in args.front_ends:

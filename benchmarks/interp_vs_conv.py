@@ -13,7 +13,7 @@ same solve. This times, for the same x3 upscales (inputs 85, 170, 340 -> outputs
 - peers: Pillow ``resize(BICUBIC)`` and ``resize(BILINEAR)`` on a float ("F") image (same kernels and
   map; Pillow's bicubic has another border rule), OpenCV ``INTER_CUBIC`` (a different kernel,
   a = -0.75, and no antialiasing) and ``INTER_LINEAR`` (no antialiasing);
-- the SRCNN forward (``npsrcnn.model.SRCNN(...).predict(img, padding="replicate")``), 9-1-5 and 9-5-5,
+- the SRCNN forward (``npsrcnn.model.srcnn.SRCNN(...).predict(img, padding="replicate")``), 9-1-5 and 9-5-5,
   on the interpolated image (same output size), and PyTorch's conv2d doing the same three layers.
 
 Medians after a warm-up call; the first call of each Numba-backed method (JIT compilation, or loading
@@ -55,9 +55,11 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
-from npsrcnn import bicubic, bilinear  # noqa: E402
-from npsrcnn._cli import ArgumentParser, UserError, atomic_output, command  # noqa: E402
-from npsrcnn.resize import imresize  # noqa: E402
+from npsrcnn.interp import bicubic, bilinear  # noqa: E402
+from npsrcnn.interp.resize import imresize  # noqa: E402
+from npsrcnn.util.cli import ArgumentParser, command  # noqa: E402
+from npsrcnn.util.errors import UserError
+from npsrcnn.util.files import atomic_output
 
 FACTOR = 3
 FAST_PATHS = {"bicubic": "ours: bicubic separable fast path", "bilinear": "ours: bilinear separable fast path"}
@@ -128,7 +130,7 @@ def methods(threads, skip_srcnn):
     if skip_srcnn:
         return out
     try:
-        from npsrcnn.model import SRCNN
+        from npsrcnn.model.srcnn import SRCNN
     except ImportError as exc:
         print(f"note: npsrcnn.model unavailable ({exc}); SRCNN rows skipped", file=sys.stderr)
         return out

@@ -1,7 +1,7 @@
 """predict's schedule choices side by side: 9-1-5's fused runs of rows, and buffers kept between calls.
 
 Each variant is ``FUSE_ROWS:BUFFERS``: the rows per fused run of 9-1-5's layers (0: one layer after the
-other; see ``npsrcnn.model.FUSE_ROWS``) and ``keep`` (the model keeps its strip buffers between calls,
+other; see ``npsrcnn.model.srcnn.FUSE_ROWS``) and ``keep`` (the model keeps its strip buffers between calls,
 as it does) or ``fresh`` (they are dropped before each call, as predict did before). The variants run
 interleaved in one process, call by call, each on a model of its own (its own buffers), so a drift of
 the machine hits them all alike; prints the median and the fastest call of each, in milliseconds, as
@@ -30,8 +30,8 @@ def main(argv=None):
 
     import numpy as np
 
-    from npsrcnn import model as model_module
-    from npsrcnn.prepare import parse_arch
+    from npsrcnn.model import srcnn as model_module
+    from npsrcnn.model.srcnn import parse_arch
 
     variants = []
     for v in args.variants.split(","):

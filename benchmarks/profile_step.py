@@ -47,8 +47,7 @@ def main(argv=None):
     import numpy as np
 
     from npsrcnn import engine
-    from npsrcnn.model import SRCNN
-    from npsrcnn.prepare import parse_arch
+    from npsrcnn.model.srcnn import SRCNN, parse_arch
 
     f1, f2, f3 = parse_arch(args.arch)
     model = SRCNN(f1, f2, f3, seed=0)

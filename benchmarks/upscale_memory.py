@@ -28,8 +28,8 @@ def main(argv=None):
 
     import numpy as np
 
-    from npsrcnn.model import SRCNN
-    from npsrcnn.upscale import BAND_ROWS, upscale_image
+    from npsrcnn.model.srcnn import SRCNN
+    from npsrcnn.model.upscaling import BAND_ROWS, upscale_image
 
     f1, f2, f3 = (int(k) for k in args.arch.split("-"))
     model = SRCNN(f1, f2, f3, seed=0, scale=args.scale)

@@ -31,8 +31,8 @@ def main(argv=None):
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
     import numpy as np
 
-    from npsrcnn import _jit  # noqa: F401  (passive OpenMP threads, before Numba starts them)
     from npsrcnn.engine import winograd as wg
+    from npsrcnn.util import jit as _jit  # noqa: F401  (passive OpenMP threads, before Numba starts them)
 
     C, F, N, H, K = (4, 3, 2, 9, 3) if a.quick else map(int, a.shape.split(","))
     repeats = 1 if a.quick else a.repeats

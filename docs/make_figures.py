@@ -43,7 +43,7 @@ def main(argv=None):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from npsrcnn.model import SRCNN
+    from npsrcnn.model.srcnn import SRCNN
 
     args.out.mkdir(parents=True, exist_ok=True)
     ours = SRCNN.load(args.weights)
@@ -101,8 +101,8 @@ def filters(plt, path, ours, theirs):
 
 def butterfly_input(path, scale):
     """Y of the image (uint8, modcropped) and the network input: bicubic down and up, float32 in [0, 1]."""
-    from npsrcnn.patches import degrade, modcrop
-    from npsrcnn.prepare import load_y
+    from npsrcnn.datasets.patches import degrade, modcrop
+    from npsrcnn.image.io import load_y
 
     y = modcrop(load_y(path), scale)
     return y, degrade(y.astype(np.float32) / np.float32(255), scale)
@@ -136,7 +136,7 @@ def feature_maps(plt, path, model, x, box=(slice(70, 166), slice(90, 186))):
 
 
 def crops(plt, path, model, y, x, box=(slice(90, 170), slice(60, 140))):
-    from npsrcnn.evaluate import evaluate_y
+    from npsrcnn.model.evaluation import evaluate_y
 
     scale = model.scale or 3
     sr = np.clip(model.predict(x, padding="replicate"), 0, 1)
@@ -183,7 +183,7 @@ def gradcheck(plt, path):
 
 
 def curves(path, log):
-    from npsrcnn.train import plot_history
+    from npsrcnn.training.loop import plot_history
 
     history = [json.loads(line) for line in Path(log).read_text().splitlines() if line.strip()]
     bicubic = next((h["bicubic_psnr"] for h in reversed(history) if h.get("bicubic_psnr") is not None), None)

@@ -1,46 +1,45 @@
 """npsrcnn: SRCNN super-resolution (Dong et al., ECCV 2014 / TPAMI 2016) from scratch in NumPy and Numba.
 
-Where things are:
+The folders are the architecture (docs/architecture.md draws the imports):
 
-- ``npsrcnn.lesson``   the readable path the walkthrough (docs/) reads: NCHW conv (im2col + one ``@``),
-                       ReLU, the loss, the reference network, momentum SGD, gradient checking
-- ``npsrcnn.engine``   the fast path: channel-major conv strategies (im2col, taps, 1x1), fused bias + ReLU,
-                       Workspace and chunking, the Numba kernels with their NumPy references
-- ``npsrcnn.layers``   the public NCHW pairs (conv2d, ReLU, MSE) on the engine, beside the lesson's twins
-- ``npsrcnn.im2col``   the engine's im2col / col2im / tap kernels under their old name
-- ``npsrcnn.optim``    SGD with momentum and per-parameter learning rates
-- ``npsrcnn.model``    the SRCNN network: init, predict, loss + gradients, HDF5 save/load
-- ``npsrcnn.bicubic``  bicubic interpolation as the 16-coefficient solve, and the separable fast path
-- ``npsrcnn.bilinear`` bilinear interpolation as the 4-coefficient solve, and the separable fast path
-- ``npsrcnn.resize``   ``imresize``, equal to MATLAB's ``imresize(..., 'bicubic' | 'bilinear' | 'nearest')``
-- ``npsrcnn.color``    MATLAB-compatible ``rgb2ycbcr`` / ``ycbcr2rgb`` (BT.601)
-- ``npsrcnn.metrics``  PSNR and SSIM (Wang et al. 2004) in float64
-- ``npsrcnn.patches``  training data: modcrop, degrade, 33x33 / 21x21 patches, HDF5
-- ``npsrcnn.pretrained`` ``--weights`` by name (x2, x3, x4) or path (.h5, .npz, .mat)
-- ``npsrcnn.patchcache`` training patches cut once, shared by runs, keyed by content
-- commands: ``npsrcnn train``, ``upscale``, ``evaluate``, ``prepare``, ``data``, ``convert``
-  (``npsrcnn/__main__.py``), each also ``python -m npsrcnn.<command>``
+- ``lesson/``    the readable path the walkthrough (docs/backprop/) reads: NCHW ops, the reference network
+- ``engine/``    the fast path: channel-major convolution strategies, fused kernels, workspaces, threads
+- ``interp/``    MATLAB's ``imresize``: bicubic and bilinear as coefficient solves, and their fast paths
+- ``image/``     image files (8- and 16-bit), BT.601 colour conversion, comparison panels
+- ``datasets/``  the pinned benchmark sets and fetching them, patches, the patch cache, augmentation
+- ``model/``     the SRCNN network, its weight files, whole-image upscaling, the authors' test protocol
+- ``training/``  optimizers and schedules, checkpoints, the loop over epochs
+- ``metrics/``   PSNR and SSIM in float64
+- ``util/``      errors meant for the user, safe file writes, Numba's options, thread counts
+
+Every module at this level is a command, ``npsrcnn <command>`` or ``python -m npsrcnn.<command>``:
+``train``, ``upscale``, ``evaluate``, ``prepare``, ``data``, ``convert``. Commands import the library;
+the library never imports a command.
+
+The names a user writes live here: ``npsrcnn.SRCNN``, ``npsrcnn.imresize``, ``npsrcnn.rgb2ycbcr``,
+``npsrcnn.ycbcr2rgb``, ``npsrcnn.psnr``, ``npsrcnn.ssim``.
 """
 
 __version__ = "0.1.0"
 
+# name -> module that defines it; imported on first use, so `import npsrcnn` compiles no Numba kernel.
+_PUBLIC = {
+    "SRCNN": "npsrcnn.model.srcnn",
+    "imresize": "npsrcnn.interp.resize",
+    "rgb2ycbcr": "npsrcnn.image.color",
+    "ycbcr2rgb": "npsrcnn.image.color",
+    "psnr": "npsrcnn.metrics.quality",
+    "ssim": "npsrcnn.metrics.quality",
+}
+
 
 def __getattr__(name):
-    # Lazy re-exports: `import npsrcnn` stays cheap (no Numba compilation until a kernel is used).
-    if name == "imresize":
-        from .resize import imresize
+    if name in _PUBLIC:
+        import importlib
 
-        return imresize
-    if name in ("rgb2ycbcr", "ycbcr2rgb"):
-        from . import color
-
-        return getattr(color, name)
-    if name in ("psnr", "ssim"):
-        from . import metrics
-
-        return getattr(metrics, name)
-    if name == "SRCNN":
-        from .model import SRCNN
-
-        return SRCNN
+        return getattr(importlib.import_module(_PUBLIC[name]), name)
     raise AttributeError(f"module 'npsrcnn' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_PUBLIC))

@@ -15,7 +15,9 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from ._cli import ArgumentParser, UserError, check_output_path, command
+from .util.cli import ArgumentParser, command
+from .util.errors import UserError
+from .util.files import check_output_path
 
 PROG = "python -m npsrcnn.convert"
 
@@ -32,8 +34,8 @@ def build_parser(prog=PROG):
 
 @command(PROG)
 def main(argv, prog):
-    from .data import sha256_file
-    from .pretrained import load_model
+    from .datasets.sets import sha256_file
+    from .model.pretrained import load_model
 
     args = build_parser(prog).parse_args(argv)
     src, out = Path(args.input), Path(args.out)

@@ -1,6 +1,6 @@
 """Build an SRCNN training file: Y-channel 33x33 inputs and 21x21 labels from a folder of images.
 
-The authors' generate_train.m, image by image (see :mod:`npsrcnn.patches`): Y of MATLAB rgb2ycbcr,
+The authors' generate_train.m, image by image (see :mod:`npsrcnn.datasets.patches`): Y of MATLAB rgb2ycbcr,
 modcrop, bicubic down and up, patches at stride 14. The HDF5 file is written incrementally and
 atomically: an error or Ctrl-C leaves no file (and the previous one, with --overwrite, untouched).
 
@@ -14,69 +14,13 @@ Examples::
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from . import __version__
-from ._cli import ArgumentParser, UserError, check_output_path, command
-from .color import y_channel
-from .imageio import read_image
-from .patches import INPUT_SIZE, STRIDE, extract_patches, label_size_for, list_images, modcrop, write_patches
-
-
-def parse_arch(arch):
-    """'9-1-5' -> (9, 1, 5), each odd and positive; UserError otherwise."""
-    try:
-        sizes = tuple(int(k) for k in arch.split("-"))
-    except ValueError:
-        sizes = ()
-    if len(sizes) != 3 or any(k < 1 or k % 2 == 0 for k in sizes):
-        raise UserError(f"--arch {arch!r}: expected three odd filter sizes like 9-1-5")
-    return sizes
-
-
-def load_y(path):
-    """Read an image and return its uint8 luminance (Y of MATLAB rgb2ycbcr; grayscale as is)."""
-    img = read_image(path)
-    if img.dtype != np.uint8:
-        raise UserError(f"{path}: {img.dtype} pixels; only 8-bit images are supported")
-    return y_channel(img)
-
+from .datasets.patches import INPUT_SIZE, STRIDE, cut_patches, label_size_for, list_images, patch_attrs, write_patches
+from .model.srcnn import parse_arch
+from .util.cli import ArgumentParser, command
+from .util.errors import UserError
+from .util.files import check_output_path
 
 PROG = "python -m npsrcnn.prepare"
-
-
-def cut_patches(files, scale, input_size, label_size, stride, progress=False, factors=()):
-    """Yield (data, label) patch arrays image by image, as :func:`npsrcnn.patches.extract_patches`.
-
-    With `factors`, each image is followed by its copies downscaled by those factors
-    (:func:`npsrcnn.augment.scaled_copies`); a copy smaller than one patch is skipped. UserError names
-    the first image that is not 8-bit or is itself smaller than one patch after modcrop. `progress`
-    shows a tqdm bar over the images on stderr.
-    """
-    from .augment import scaled_copies
-
-    if progress:
-        from tqdm import tqdm
-
-        files = tqdm(files, desc="patches", unit="img", file=sys.stderr, leave=False)
-    for path in files:
-        y = load_y(path)
-        H, W = modcrop(y, scale).shape
-        if H < input_size or W < input_size:
-            raise UserError(f"{path}: {H}x{W} after modcrop to scale {scale}, smaller than one"
-                            f" {input_size}x{input_size} patch")
-        for copy in scaled_copies(y, factors):
-            if min(modcrop(copy, scale).shape) >= input_size:
-                yield extract_patches(copy, scale, input_size, label_size, stride)
-
-
-def patch_attrs(files, scale, input_size, label_size, stride, command):
-    """The attributes every patch file records: how it was cut, from which images, by what."""
-    return dict(
-        scale=scale, input_size=input_size, label_size=label_size, stride=stride, images=len(files),
-        files="\n".join(Path(p).name for p in files), generator=f"npsrcnn {__version__} {command}",
-        layout="NCHW float32 in [0, 1]: Y of MATLAB rgb2ycbcr / 255; data = bicubic down+up, label = centre crop",
-    )
 
 
 def build_parser(prog=PROG):

@@ -13,7 +13,7 @@ Training data, first found: ``--train-h5 FILE``; ``--train-dir DIR``; ``$NPSRCNN
 ``data/T91``); else the sample photographs shipped in scikit-image's wheel (``pip install -e
 .[photos]``), so a first run needs no network. Patches cut from
 images go to the shared cache (``--cache-dir``, ``$NPSRCNN_CACHE`` or ``data/cache``; see
-:mod:`npsrcnn.patchcache`), where the next run with the same images and parameters finds them. What
+:mod:`npsrcnn.datasets.cache`), where the next run with the same images and parameters finds them. What
 the run itself writes goes to ``--out`` (default ``runs/<arch>-x<scale>``), created only once the
 data and settings are checked: ``checkpoint.h5`` (atomic, every ``--checkpoint-every`` steps, each
 epoch and at the end), ``model.h5`` (the final weights), ``log.jsonl`` (one line per epoch) and
@@ -29,21 +29,23 @@ Examples::
     npsrcnn train --arch 9-5-5 --scale 2 --train-h5 t91_x2_955.h5
     npsrcnn train --out runs/t91-x3 --resume                  # continue after Ctrl-C or a crash
 """
-import json
 import signal
 import sys
-import time
 from pathlib import Path
 
 from . import __version__
-from ._cli import ArgumentParser, UserError, atomic_output, command, new_folder, set_threads
+from .training.checkpoint import CHECKPOINT, MODEL, load_checkpoint
+from .training.loop import PLOT, StopFlag, Validator, he_init, make_optimizer, plot_history, run_epochs, write_log
+from .util.cli import ArgumentParser, command
+from .util.errors import UserError
+from .util.files import new_folder
+from .util.threads import set_threads
 
 PROG = "python -m npsrcnn.train"
 # scikit-image's shipped photographs used when no training set is given (all 8-bit, no alpha).
 PHOTOS_TRAIN = ("astronaut.png", "brick.png", "camera.png", "coffee.png", "coins.png", "grass.png",
                 "gravel.png", "hubble_deep_field.jpg", "ihc.png", "motorcycle_left.png", "rocket.jpg")
 PHOTOS_VAL = ("chelsea.png", "moon.png", "motorcycle_right.png")
-CHECKPOINT, MODEL, LOG, PLOT = "checkpoint.h5", "model.h5", "log.jsonl", "training.png"
 # Flags that must match when resuming (the others, like --epochs, may change).
 RESUME_KEYS = ("arch", "n1", "n2", "scale", "batch_size", "lr", "momentum", "loss", "init", "init_from", "seed",
                "stride", "optimizer", "lr_ratio", "schedule", "warmup", "lr_floor", "augment", "scale_aug",
@@ -118,7 +120,7 @@ def build_parser(prog=PROG):
 
 
 def _data_root():
-    from .data import default_dest
+    from .datasets.sets import default_dest
 
     return default_dest()
 
@@ -135,7 +137,7 @@ def photo_dir():
 
 def resolve_data(args):
     """Decide the training source and validation images; returns (kind, path-or-files, val files, words)."""
-    from .patches import list_images
+    from .datasets.patches import list_images
 
     root = _data_root()
     held_out, photos = [], False
@@ -177,146 +179,19 @@ def split_validation(files, n):
     return [f for i, f in enumerate(files) if i not in held], [f for i, f in enumerate(files) if i in held]
 
 
-def he_init(params, seed):
-    """He et al. (2015) initialisation of the ReLU layers: w1, w2 ~ N(0, 2 / fan_in), in place.
-
-    w3 keeps the paper's N(0, 1e-3^2) (it feeds no ReLU) and biases stay 0. With the paper's
-    N(0, 1e-3^2) everywhere each layer scales the signal by ~1e-3 sqrt(fan_in), ~2e-6 in all, so SGD
-    spends its first thousands of steps only growing the weights (README, "Training").
-    """
-    import numpy as np
-
-    rng = np.random.default_rng([seed, 1])
-    for k in ("w1", "w2"):
-        w = params[k]
-        fan_in = w.shape[1] * w.shape[2] * w.shape[3]
-        w[...] = rng.normal(0.0, np.sqrt(2.0 / fan_in), w.shape)
-
-
 # ------------------------------------------------------------------------------------ checkpoints
-
-
-def first_nonfinite(model, opt):
-    """Name of the first parameter or optimizer buffer holding an inf or a NaN, else None."""
-    import numpy as np
-
-    arrays = dict(model.params)
-    arrays.update(opt.buffers())
-    return next((k for k, a in arrays.items() if not np.isfinite(a).all()), None)
-
-
-def save_checkpoint(path, model, opt, state, config):
-    """Weights (loadable by SRCNN.load), optimizer state and progress, in one atomic HDF5 write.
-
-    Refuses (ValueError) a state holding an inf or a NaN: a checkpoint on disk always loads and resumes.
-    """
-    import h5py
-
-    bad = first_nonfinite(model, opt)
-    if bad is not None:
-        raise ValueError(f"refusing to checkpoint: {bad} is not finite")
-    with atomic_output(path) as tmp:
-        model.save(tmp, config=config)  # atomic_output inside writes tmp's own temporary, then renames
-        with h5py.File(tmp, "a") as f:
-            g = f.create_group("optimizer")
-            for k, v in opt.state_dict().items():
-                g.create_dataset(k, data=v)
-            f.attrs["progress"] = json.dumps(state, sort_keys=True)
-
-
-def load_checkpoint(path):
-    """(model, optimizer state dict, progress dict, config) from :func:`save_checkpoint`; UserError if bad."""
-    import h5py
-    import numpy as np
-
-    from .model import SRCNN
-
-    model = SRCNN.load(path)
-    try:
-        with h5py.File(path, "r") as f:
-            if "optimizer" not in f or "progress" not in f.attrs:
-                raise UserError(f"{path}: a model file, not a training checkpoint")
-            opt_state = {k: np.asarray(v[()]) for k, v in f["optimizer"].items()}
-            state = json.loads(f.attrs["progress"])
-    except OSError as exc:
-        raise UserError(f"{path}: unreadable checkpoint ({exc})") from None
-    return model, opt_state, state, model.config
 
 
 # ------------------------------------------------------------------------------------ validation
 
 
-class Validator:
-    """Mean Y PSNR of bicubic and of the model on fixed images, by the authors' protocol (no SSIM)."""
-
-    def __init__(self, files, scale):
-        from .evaluate import evaluate_y, min_side
-        from .patches import modcrop
-        from .prepare import load_y
-
-        self.scale, self._evaluate = scale, evaluate_y
-        self.images = [y for y in map(load_y, files) if min(modcrop(y, scale).shape) >= min_side(scale)]
-        rows = [evaluate_y(None, y, scale, with_ssim=False) for y in self.images]
-        self.bicubic = float(sum(r["bicubic_psnr"] for r in rows) / len(rows)) if rows else None
-
-    def __call__(self, model):
-        if not self.images:
-            return None
-        rows = [self._evaluate(model, y, self.scale, with_ssim=False) for y in self.images]
-        return float(sum(r["srcnn_psnr"] for r in rows) / len(rows))
-
-
-def write_log(out_dir, history):
-    with atomic_output(out_dir / LOG) as tmp:
-        tmp.write_text("".join(json.dumps(h, sort_keys=True) + "\n" for h in history))
-
-
-def plot_history(path, history, bicubic):
-    """Loss and validation PSNR per epoch, as a PNG; returns False when matplotlib is missing."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return False
-    ep = [h["epoch"] for h in history]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
-    a.plot(ep, [h["loss"] for h in history], marker="o")
-    a.set(xlabel="epoch", ylabel="training loss (mean per batch)", yscale="log", title="loss")
-    val = [(h["epoch"], h["val_psnr"]) for h in history if h.get("val_psnr") is not None]
-    if val:
-        b.plot(*zip(*val), marker="o", label="SRCNN")
-    if bicubic is not None:
-        b.axhline(bicubic, color="gray", ls="--", label=f"bicubic {bicubic:.2f} dB")
-    b.set(xlabel="epoch", ylabel="Y PSNR (dB)", title="validation")
-    b.legend()
-    fig.tight_layout()
-    with atomic_output(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
-    return True
-
-
 # ------------------------------------------------------------------------------------ the loop
-
-
-class _StopFlag:
-    """First Ctrl-C asks the loop to stop after the current step (it then checkpoints); a second one aborts."""
-
-    def __init__(self):
-        self.set = False
-
-    def __call__(self, signum, frame):
-        if self.set:
-            raise KeyboardInterrupt
-        self.set = True
 
 
 def resolve_config(args):
     """The run's settings: the flags given, the recipe's values for the others."""
-    from .augment import parse_factors
-    from .prepare import parse_arch
+    from .datasets.augment import parse_factors
+    from .model.srcnn import parse_arch
 
     recipe = RECIPES[args.recipe]
     v = {k: (getattr(args, k) if getattr(args, k) is not None else d) for k, d in recipe.items()}
@@ -370,10 +245,10 @@ def main(argv, prog):
 
 
 def train(args, cfg, out, prog=PROG):
-    from .augment import parse_factors
-    from .model import SRCNN
-    from .optim import paper_learning_rates
-    from .patches import label_size_for, list_images, read_info
+    from .datasets.augment import parse_factors
+    from .datasets.patches import label_size_for, list_images, read_info
+    from .model.srcnn import SRCNN
+    from .training.optim import paper_learning_rates
 
     f1, f2, f3 = (int(k) for k in cfg["arch"].split("-"))
     (kind, source, words), val_files, val_words = resolve_data(args)
@@ -425,7 +300,7 @@ def train(args, cfg, out, prog=PROG):
             raise UserError(f"{h5} holds x{int(file_scale)} patches but --scale is {cfg['scale']}")
         origin = ""
     else:
-        from .patchcache import cache_dir, cached_patches, patch_key
+        from .datasets.cache import cache_dir, cached_patches, patch_key
 
         key = patch_key(source, cfg["scale"], patch_size, label_size, cfg["stride"], factors)
         if (saved or {}).get("patch_key", key) != key:
@@ -472,10 +347,10 @@ def train(args, cfg, out, prog=PROG):
     print(f"  output: {out}/" + (f", resuming at epoch {state['epoch'] + 1} step {state['step']}" if args.resume else ""),
           file=sys.stderr)
 
-    stop = _StopFlag()
+    stop = StopFlag()
     previous = signal.signal(signal.SIGINT, stop)
     try:
-        status = _loop(model, opt, cfg, state, h5, steps_per_epoch, (validate, report), out, run_config, progress,
+        status = run_epochs(model, opt, cfg, state, h5, steps_per_epoch, (validate, report), out, run_config, progress,
                        stop, prog)
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -493,143 +368,12 @@ def train(args, cfg, out, prog=PROG):
     return 0
 
 
-def make_optimizer(cfg, params, lrs):
-    from .optim import SGD, Adam
-
-    if cfg["optimizer"] == "adam":
-        return Adam(params, lrs)
-    return SGD(params, lrs, momentum=cfg["momentum"])
-
-
-def _loop(model, opt, cfg, state, h5, steps_per_epoch, validators, out, run_config, progress, stop, prog=PROG):
-    """The epochs; returns an exit status when it stops early (Ctrl-C: 130, a non-finite loss or weight: 1), else None."""
-    import numpy as np
-
-    from .augment import augment_batch
-    from .optim import lr_factor, train_step
-    from .patches import iter_batches
-
-    validate, report = validators
-    base_lr = dict(run_config["learning_rates"])
-    total = cfg["epochs"] * steps_per_epoch
-
-    ckpt = out / CHECKPOINT
-    bs = cfg["batch_size"]
-
-    def checkpoint():
-        save_checkpoint(ckpt, model, opt, state, run_config)
-
-    started = (time.perf_counter(), state["step"])  # the pace of this process's steps gives the run's ETA
-    while state["epoch"] < cfg["epochs"]:
-        epoch = state["epoch"]
-        batches = iter_batches(h5, bs, seed=cfg["seed"] * 100003 + epoch, drop_last=True)
-        for _ in range(state["batch"]):  # resume mid-epoch: the order is a function of the seed
-            if next(batches, None) is None:
-                raise UserError(f"--resume: the checkpoint is {state['batch']} steps into an epoch of "
-                                f"{steps_per_epoch}; the training data changed")
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=steps_per_epoch, initial=state["batch"], desc=f"epoch {epoch + 1}/{cfg['epochs']}",
-                       unit="step", file=sys.stderr, leave=False)
-        losses = state.setdefault("epoch_losses", [])
-        seconds = 0.0  # this epoch's time in training steps (not data loading, checkpoints or validation)
-        n_done = 0
-        for x, y in batches:
-            if cfg["augment"] == "dihedral":  # seeded by the batch's place: a resumed run draws the same
-                x, y = augment_batch(x, y, np.random.default_rng([cfg["seed"], epoch, state["batch"], 8]))
-            f = lr_factor(state["step"], total, cfg["schedule"], cfg["warmup"], floor=cfg["lr_floor"])
-            for k in opt.lr:
-                opt.lr[k] = base_lr[k] * f
-            t0 = time.perf_counter()
-            with np.errstate(over="ignore", invalid="ignore"):  # a diverging loss is reported below
-                loss = train_step(model, opt, x, y, reduction=cfg["loss"])
-            dt = time.perf_counter() - t0
-            seconds += dt
-            state["seconds"] += dt
-            # The loss is that of the weights before this step's update, so a finite loss does not mean
-            # finite new weights (a large --lr can overflow w1 while the loss is still ~1e60).
-            broken = first_nonfinite(model, opt)
-            bad = (f"the loss became {loss}" if not np.isfinite(loss)
-                   else f"{broken} became non-finite" if broken is not None else None)
-            if bad is not None:
-                if bar:
-                    bar.close()
-                where = f"{ckpt} (step {_saved_step(ckpt)})" if ckpt.is_file() else "none was written yet"
-                print(f"{prog}: error: {bad} at step {state['step'] + 1} (epoch {epoch + 1}); "
-                      f"stopped without saving. Last good checkpoint: {where}. Try a smaller --lr.", file=sys.stderr)
-                return 1
-            state["step"] += 1
-            state["batch"] += 1
-            losses.append(float(loss))
-            n_done += 1
-            if bar:
-                bar.set_postfix(run_eta=run_eta(started, state["step"], cfg["epochs"] * steps_per_epoch),
-                                loss=f"{np.mean(losses[-50:]):.4f}", patches_s=f"{n_done * bs / seconds:.0f}")
-                bar.update(1)
-            if stop.set or state["step"] % cfg["checkpoint_every"] == 0:
-                checkpoint()
-            if stop.set:
-                if bar:
-                    bar.close()
-                print(f"{prog}: interrupted at step {state['step']}; checkpoint saved to {ckpt}; "
-                      f"continue with --resume --out {out}", file=sys.stderr)
-                return 130
-        if bar:
-            bar.close()
-        val = validate(model)
-        rec = dict(epoch=epoch + 1, step=state["step"], loss=float(np.mean(losses)) if losses else None,
-                   patches_per_s=round(n_done * bs / seconds, 1) if seconds else None,
-                   val_psnr=val, bicubic_psnr=validate.bicubic, seconds=round(state["seconds"], 2))
-        if report is not None:
-            rec.update(report_psnr=report(model), report_bicubic_psnr=report.bicubic)
-        state["history"].append(rec)
-        state["epoch"], state["batch"], state["epoch_losses"] = epoch + 1, 0, []
-        checkpoint()
-        write_log(out, state["history"])
-        line = f"epoch {epoch + 1}/{cfg['epochs']}: loss {rec['loss']:.5f}"
-        if rec["patches_per_s"]:
-            line += f", {rec['patches_per_s']:.0f} patches/s"
-        if val is not None:
-            line += f", validation PSNR {val:.2f} dB (bicubic {validate.bicubic:.2f}, {val - validate.bicubic:+.2f})"
-        if rec.get("report_psnr") is not None:
-            line += f"; report {rec['report_psnr']:.2f} dB (bicubic {report.bicubic:.2f})"
-        print(line, file=sys.stderr)
-    return None
-
-
-def run_eta(started, step, total, now=None):
-    """Time left for the whole run (all epochs), as tqdm prints times, at the pace since `started`.
-
-    `started` is (time.perf_counter(), step) when this process began; `step` the steps done so far of
-    `total`. Wall clock, so checkpoints and, after the first epoch, validation count too.
-    """
-    from tqdm import tqdm
-
-    t0, s0 = started
-    if step <= s0:
-        return "?"
-    now = time.perf_counter() if now is None else now
-    return tqdm.format_interval((now - t0) / (step - s0) * (total - step))
-
-
 def _too_few(h5, n, batch_size):
     return UserError(f"{h5}: {n} patches, fewer than one batch of {batch_size}")
 
 
 def _plural(n, word):
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def _saved_step(path):
-    import h5py
-
-    try:
-        with h5py.File(path, "r") as f:
-            return json.loads(f.attrs["progress"])["step"]
-    except (OSError, KeyError, ValueError):
-        return "?"
 
 
 if __name__ == "__main__":

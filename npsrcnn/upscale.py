@@ -31,15 +31,17 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from ._cli import ArgumentParser, UserError, check_output_path, command, new_folder
-from .imageio import FORMAT_NAMES, LOSSY, check_format, probe, read_image, write_image
-from .pretrained import load_weights, shipped_weights  # noqa: F401  (shipped_weights: importable from here, as before)
+from .image.io import FORMAT_NAMES, LOSSY, check_format, probe, read_image, write_image
+from .model.pretrained import load_weights
+from .model.upscaling import BAND_ROWS, upscale_image
+from .util.cli import ArgumentParser, command
+from .util.errors import UserError
+from .util.files import check_output_path, new_folder
 
 PROG = "python -m npsrcnn.upscale"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 FORMATS = ("png", "jpg", "webp", "bmp", "tif")  # --format, for folder outputs
 DEFAULT_QUALITY = 95
-BAND_ROWS = 256  # output rows per band (the engine strips each band further to bound its buffers)
 
 
 def build_parser(prog=PROG):
@@ -87,113 +89,6 @@ def output_paths(inputs, out, scale, fmt=None):
 
 
 # ------------------------------------------------------------------------------------ the pipeline
-
-
-class Upscaler:
-    """Bicubic + SRCNN upscaling of one channel, band by band, equal to whole-image processing up to
-    float32 rounding (the bicubic rows exactly; the network's GEMMs have the band's width, and BLAS
-    sums another width in another order: within 1e-6, at most one step after quantisation).
-
-    Parameters
-    ----------
-    model : SRCNN
-    scale : int
-    padding : str, the network's padding ("replicate" as the authors' MATLAB code)
-    band_rows : int, output rows computed at a time
-    """
-
-    def __init__(self, model, scale, padding="replicate", band_rows=BAND_ROWS):
-        self.model, self.scale, self.padding, self.band_rows = model, scale, padding, band_rows
-
-    def bands(self, H_out):
-        for a in range(0, H_out, self.band_rows):
-            yield a, min(a + self.band_rows, H_out)
-
-    def bicubic_rows(self, img, a, b):
-        """Rows [a, b) of ``imresize(img, scale)`` (MATLAB bicubic) without computing the others.
-
-        imresize resizes rows first when both scales are equal; each output row of that pass depends
-        only on its own weights, so restricting the row weights to [a, b) gives exactly those rows.
-        """
-        import numpy as np
-
-        from .bicubic import resample_axis
-        from .resize import contributions
-
-        H, W = img.shape[:2]
-        s = self.scale
-        idx_r, w_r = contributions(H, H * s, float(s))
-        idx_c, w_c = contributions(W, W * s, float(s))
-        x = img if img.ndim == 3 else img[:, :, None]
-        x = resample_axis(x, idx_r[a:b], w_r[a:b], axis=0, dtype=x.dtype)
-        x = resample_axis(x, idx_c, w_c, axis=1, dtype=x.dtype)
-        return np.ascontiguousarray(x if img.ndim == 3 else x[:, :, 0])
-
-    def sr_rows(self, y, a, b):
-        """Rows [a, b) of SRCNN(imresize(y, scale)) for a low-resolution luminance y (float32, (H, W)).
-
-        The network sees ``border`` context rows on each side that lies inside the image; its
-        padding only touches rows within ``border`` of a band edge, which are cut off again, so only
-        the image's true top and bottom are ever padded.
-        """
-        H_out = y.shape[0] * self.scale
-        c = self.model.border
-        lo, hi = max(a - c, 0), min(b + c, H_out)
-        band = self.bicubic_rows(y, lo, hi)
-        return self.model.predict(band, padding=self.padding)[a - lo:b - lo]
-
-
-def upscale_image(img, model, scale, padding="replicate", band_rows=BAND_ROWS, progress=None):
-    """Upscale one image array with SRCNN on luminance and bicubic on chroma and alpha.
-
-    Parameters
-    ----------
-    img : ndarray, shape (H, W), (H, W, 3) or (H, W, 4), uint8 or uint16
-    model : SRCNN
-    scale : int
-    progress : str, optional
-        Show a tqdm bar over the bands on stderr, with this description.
-
-    Returns
-    -------
-    out : ndarray, shape (scale*H, scale*W[, C]), same dtype as img
-    """
-    import numpy as np
-
-    from .color import rgb2ycbcr, ycbcr2rgb
-
-    maxval = float(np.iinfo(img.dtype).max)
-    H, W = img.shape[:2]
-    C = 1 if img.ndim == 2 else img.shape[2]
-    up = Upscaler(model, scale, padding, band_rows)
-    bands = list(up.bands(H * scale))
-    if progress is not None:
-        from tqdm import tqdm
-
-        bands = tqdm(bands, desc=progress, unit="band", file=sys.stderr, leave=False)
-    out = np.empty((H * scale, W * scale) + (() if img.ndim == 2 else (C,)), img.dtype)
-
-    def quantize(x):
-        return np.clip(np.floor(x * maxval + 0.5), 0, maxval).astype(img.dtype)
-
-    if C == 1:
-        y = np.ascontiguousarray(img, np.float32) / np.float32(maxval)
-        for a, b in bands:
-            out[a:b] = quantize(up.sr_rows(y, a, b))
-        return out
-    rgb = img[:, :, :3].astype(np.float32) / np.float32(maxval)
-    ycc = rgb2ycbcr(rgb)  # float, MATLAB's convention (Y in [16, 235] / 255)
-    y = np.ascontiguousarray(ycc[:, :, 0])
-    chroma = np.ascontiguousarray(ycc[:, :, 1:])
-    alpha = np.ascontiguousarray(img[:, :, 3], np.float32) / np.float32(maxval) if C == 4 else None
-    for a, b in bands:
-        band = np.empty((b - a, W * scale, 3), np.float32)
-        band[:, :, 0] = up.sr_rows(y, a, b)
-        band[:, :, 1:] = up.bicubic_rows(chroma, a, b)
-        out[a:b, :, :3] = quantize(ycbcr2rgb(band))
-        if alpha is not None:
-            out[a:b, :, 3] = quantize(up.bicubic_rows(alpha, a, b))
-    return out
 
 
 # ------------------------------------------------------------------------------------ the command
@@ -271,7 +166,7 @@ def fit_reference(ref, img, args):
 
 def write_comparison(path, img, result, reference, model, args):
     """bicubic | SRCNN [| original] side by side, as a PNG written atomically."""
-    from .compare import bicubic_image, side_by_side
+    from .image.panels import bicubic_image, side_by_side
 
     panels = [("bicubic", bicubic_image(img, args.scale)), (f"SRCNN {model.arch} x{args.scale}", result)]
     if reference is not None:
@@ -284,7 +179,7 @@ def glob_for(folder):
     """'*.bmp' for a folder of mostly .bmp images (any suffix upscale reads), else '*.png'."""
     from collections import Counter
 
-    from .patches import IMAGE_SUFFIXES as READABLE
+    from .datasets.patches import IMAGE_SUFFIXES as READABLE
 
     suffixes = Counter(p.suffix for p in Path(folder).iterdir() if p.suffix.lower() in READABLE)
     return f"*{suffixes.most_common(1)[0][0]}" if suffixes else "*.png"

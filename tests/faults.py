@@ -23,7 +23,9 @@ from collections import Counter
 def arm(spec):
     import h5py
 
-    from npsrcnn import _cli, optim, train
+    from npsrcnn import train
+    from npsrcnn.training import loop, optim
+    from npsrcnn.util import files
 
     sig = {"kill": signal.SIGKILL, "int": signal.SIGINT}
     plan, timers = {}, []
@@ -71,12 +73,13 @@ def arm(spec):
 
     optim._sgd_kernel, optim._adam_kernel = half_step(optim._sgd_kernel), half_step(optim._adam_kernel)
     wrap(h5py.Group, "create_dataset", "dataset")
-    wrap(_cli.os, "fsync", "fsync")  # _cli's os is the os module: this wraps os.fsync for everyone
-    wrap(_cli.os, "replace", "replace")
-    wrap(_cli.os, "replace", "replaced", after=True)
-    wrap(train.Validator, "__call__", "validate")
-    wrap(train, "write_log", "log")
-    wrap(train, "plot_history", "plot")
+    wrap(files.os, "fsync", "fsync")  # files' os is the os module: this wraps os.fsync for everyone
+    wrap(files.os, "replace", "replace")
+    wrap(files.os, "replace", "replaced", after=True)
+    wrap(loop.Validator, "__call__", "validate")
+    for module in (loop, train):  # the loop writes the log and plot each epoch, the command once more at the end
+        wrap(module, "write_log", "log")
+        wrap(module, "plot_history", "plot")
 
 
 if __name__ == "__main__":

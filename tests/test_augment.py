@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from npsrcnn.augment import N_DIHEDRAL, augment_batch, dihedral, parse_factors, scaled_copies
-from npsrcnn.patches import extract_patches
+from npsrcnn.datasets.augment import N_DIHEDRAL, augment_batch, dihedral, parse_factors, scaled_copies
+from npsrcnn.datasets.patches import extract_patches
 
 
 def test_the_eight_transforms_are_distinct_and_invertible():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from npsrcnn import bicubic
+from npsrcnn.interp import bicubic
 
 FORMS = [("hermite", "keys"), ("lagrange", "lagrange")]  # (16-coefficient form, equivalent 1-D kernel)
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from npsrcnn import bilinear
-from npsrcnn.bicubic import pixel_centre_coords
+from npsrcnn.interp import bilinear
+from npsrcnn.interp.bicubic import pixel_centre_coords
 
 SHAPES = [(7, 9), (5, 4), (1, 6), (12, 3), (23, 31)]
 

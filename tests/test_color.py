@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from npsrcnn.color import im2uint8, rgb2ycbcr, round_half_away, y_channel, ycbcr2rgb
+from npsrcnn.image.color import im2uint8, rgb2ycbcr, round_half_away, y_channel, ycbcr2rgb
 
 # The BT.601 matrix in exact integers (thousandths): channel - offset = (M @ rgb) / 255000 for rgb in 0..255.
 _M = np.array([[65481, 128553, 24966], [-37797, -74203, 112000], [112000, -93786, -18214]], dtype=np.int64)

@@ -8,7 +8,7 @@ from conftest import assert_one_line_error
 
 from npsrcnn import __main__ as entry
 from npsrcnn.convert import main
-from npsrcnn.model import NAMES, SRCNN
+from npsrcnn.model.srcnn import NAMES, SRCNN
 
 
 def _run(capsys, *argv):
@@ -82,7 +82,7 @@ def test_mat_without_scipy_names_the_extra(tmp_path, ref_weights, monkeypatch, c
 
 
 def test_converted_file_is_usable_as_weights(tmp_path, npz, capsys):
-    from npsrcnn.pretrained import load_model
+    from npsrcnn.model.pretrained import load_model
 
     path, m = npz
     assert entry.main(["convert", str(path), "-o", str(tmp_path / "w.h5"), "--scale", "3"]) == 0

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REPO, assert_one_line_error
 
 from npsrcnn import data
-from conftest import REPO, assert_one_line_error
+from npsrcnn.datasets import sets
 
 HEADER = "set\tfile\tsha256\tbytes\twidth\theight\tmode\tsource_repo\tsource_path\tsource_commit\n"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -118,15 +119,15 @@ def fake(monkeypatch, server):
     files = {f"f{i}{' x' if i == 4 else ''}.bmp": rng.bytes(int(rng.integers(20_000, 90_000))) for i in range(5)}
     lines = [f"Set5\t{n}\t{hashlib.sha256(b).hexdigest()}\t{len(b)}\t1\t1\tRGB\tfake/repo\timgs/{n}\t{COMMIT}\n"
              for n, b in files.items()]
-    entries = data.parse_manifest(HEADER + "".join(lines))
-    monkeypatch.setattr(data, "manifest", lambda: entries)
+    entries = sets.parse_manifest(HEADER + "".join(lines))
+    monkeypatch.setattr(sets, "manifest", lambda: entries)
     for e in entries:
         _serve(server, e, files[e.file])
     return entries, files
 
 
 def _fetch(server, dest, **kw):
-    return data.fetch(["Set5"], dest, base_url=server.base_url, retries=kw.pop("retries", 2), backoff=0,
+    return sets.fetch(["Set5"], dest, base_url=server.base_url, retries=kw.pop("retries", 2), backoff=0,
                       timeout=5, **kw)
 
 
@@ -137,8 +138,8 @@ def _status(summary):
 # ----------------------------------------------------------------------------------------- manifest
 
 def test_shipped_manifest_has_the_four_sets():
-    entries = data.manifest()
-    counts = {s: sum(e.set == s for e in entries) for s in data.SETS}
+    entries = sets.manifest()
+    counts = {s: sum(e.set == s for e in entries) for s in sets.SETS}
     assert counts == {"T91": 91, "Set5": 5, "Set14": 14, "BSD100": 100}
     assert len({e.name for e in entries}) == 210
     assert all(re.fullmatch(r"[0-9a-f]{64}", e.sha256) and e.bytes > 0 for e in entries)
@@ -150,18 +151,18 @@ def test_shipped_manifest_equals_the_datasets_copy(datasets):
     theirs = datasets / "MANIFEST.tsv"
     if not theirs.is_file():
         pytest.skip(f"{theirs} not found (a folder made by `data fetch` has no manifest beside the sets)")
-    shipped = (REPO / "npsrcnn" / "MANIFEST.tsv").read_bytes()
+    shipped = (REPO / "npsrcnn" / "datasets" / "MANIFEST.tsv").read_bytes()
     assert shipped == theirs.read_bytes()
-    assert data.manifest() == data.parse_manifest(theirs.read_text())
+    assert sets.manifest() == sets.parse_manifest(theirs.read_text())
 
 
 def test_parse_manifest_rejects_missing_columns():
     with pytest.raises(ValueError, match="line 2"):
-        data.parse_manifest("set\tfile\tsha256\nSet5\ta.bmp\tabc\n")
+        sets.parse_manifest("set\tfile\tsha256\nSet5\ta.bmp\tabc\n")
 
 
 def test_url_is_the_pinned_raw_file(monkeypatch):
-    e = next(e for e in data.manifest() if e.name == "Set5/baby_GT.bmp")
+    e = next(e for e in sets.manifest() if e.name == "Set5/baby_GT.bmp")
     assert e.url() == ("https://raw.githubusercontent.com/WangDequan/SRCNN/"
                        "85679e2ef74e058a1f1e79fe6ba349e93f1ee8ea/Set5/baby_GT.bmp")
     monkeypatch.setenv("NPSRCNN_FETCH_BASE_URL", "http://mirror/x/")
@@ -170,9 +171,9 @@ def test_url_is_the_pinned_raw_file(monkeypatch):
 
 def test_dest_defaults_to_npsrcnn_data(monkeypatch, tmp_path):
     monkeypatch.setenv("NPSRCNN_DATA", str(tmp_path))
-    assert data.default_dest() == tmp_path
+    assert sets.default_dest() == tmp_path
     monkeypatch.delenv("NPSRCNN_DATA")
-    assert data.default_dest() == Path("data")
+    assert sets.default_dest() == Path("data")
 
 
 # ---------------------------------------------------------------------------------------- over HTTP
@@ -324,13 +325,13 @@ def test_unreachable_server_stops_after_three_files(fake, tmp_path, capsys):
 
 
 def test_real_set5_over_http_then_verify(datasets, server, tmp_path, capsys):
-    for e in data.select(data.manifest(), ["Set5"]):
+    for e in sets.select(sets.manifest(), ["Set5"]):
         _serve(server, e, (datasets / e.set / e.file).read_bytes())
     dest = tmp_path / "dest"
     rc = data.main(["fetch", "--sets", "Set5", "--dest", str(dest), "--base-url", server.base_url, "--no-progress"])
     out = capsys.readouterr().out
     assert rc == 0 and "all 5 files verify against the manifest" in out
-    assert sorted(name for name, _ in server.requests) == sorted(e.file for e in data.manifest() if e.set == "Set5")
+    assert sorted(name for name, _ in server.requests) == sorted(e.file for e in sets.manifest() if e.set == "Set5")
     assert data.main(["verify", "--sets", "Set5", "--dest", str(dest)]) == 0
     (dest / "Set5" / "bird_GT.bmp").write_bytes(b"BM")
     assert data.main(["verify", "--sets", "Set5", "--dest", str(dest)]) == 2
@@ -349,7 +350,7 @@ def test_from_dir_imports_and_rejects_a_corrupted_copy(fake, tmp_path):
         (src / n).write_bytes(b)
     (src / "f2.bmp").write_bytes(b"\0" + files["f2.bmp"][1:])
     (src / "f3.bmp").unlink()
-    s = data.fetch(["Set5"], tmp_path / "dest", source_dir=tmp_path / "src")
+    s = sets.fetch(["Set5"], tmp_path / "dest", source_dir=tmp_path / "src")
     assert {r.file: r.category for r in s.failures} == {"f2.bmp": "checksum mismatch", "f3.bmp": "missing in source"}
     for n, b in files.items():
         out = tmp_path / "dest" / "Set5" / n
@@ -358,13 +359,13 @@ def test_from_dir_imports_and_rejects_a_corrupted_copy(fake, tmp_path):
 
 
 def test_from_full_shared_datasets_verifies_all_210(datasets, tmp_path):
-    s = data.fetch(None, tmp_path, source_dir=datasets)
+    s = sets.fetch(None, tmp_path, source_dir=datasets)
     assert s.ok
     assert s.counts() == {"T91": {"files": 91, "ok": 0, "fetched": 91, "failed": 0},
                           "Set5": {"files": 5, "ok": 0, "fetched": 5, "failed": 0},
                           "Set14": {"files": 14, "ok": 0, "fetched": 14, "failed": 0},
                           "BSD100": {"files": 100, "ok": 0, "fetched": 100, "failed": 0}}
-    assert data.verify(None, tmp_path).ok
+    assert sets.verify(None, tmp_path).ok
 
 
 # ------------------------------------------------------------------------------------- CLI errors
@@ -424,7 +425,7 @@ def test_list_json(capsys):
     assert data.main(["list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [(r["set"], r["files"]) for r in rows] == [("T91", 91), ("Set5", 5), ("Set14", 14), ("BSD100", 100)]
-    assert sum(r["bytes"] for r in rows) == sum(e.bytes for e in data.manifest())
+    assert sum(r["bytes"] for r in rows) == sum(e.bytes for e in sets.manifest())
 
 
 def test_fetch_json_summary(fake, server, tmp_path, capsys):

@@ -10,7 +10,9 @@ import pytest
 from conftest import assert_one_line_error
 from PIL import Image
 
-from npsrcnn.evaluate import KEYS, evaluate_dataset, evaluate_y, format_table, load_model, main
+from npsrcnn.evaluate import format_table, main
+from npsrcnn.model.evaluation import KEYS, evaluate_dataset, evaluate_y
+from npsrcnn.model.pretrained import load_model
 
 # (folder, scale, published SRCNN Set5, Set14): the table in the weights' README (ECCV 2014, TPAMI 2016)
 MODELS = [
@@ -166,7 +168,7 @@ def test_cli_empty_dataset(capsys, ref_weights, tmp_path):
 
 
 def test_cli_our_hdf5_weights(capsys, tmp_path, small_set):
-    from npsrcnn.model import SRCNN
+    from npsrcnn.model.srcnn import SRCNN
 
     path = tmp_path / "srcnn.h5"
     SRCNN(scale=2, seed=1).save(path)

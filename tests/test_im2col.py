@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from npsrcnn import im2col as m
+from npsrcnn.engine import taps, unfold
 
 # (C, N, H, W, KH, KW): K=1, K=H (kernel as large as the image), odd sizes, N=1
 SHAPES = [(2, 3, 7, 6, 3, 3), (1, 1, 5, 5, 5, 5), (3, 2, 6, 7, 1, 1), (2, 1, 5, 9, 5, 3), (1, 2, 4, 4, 4, 4)]
@@ -32,8 +32,8 @@ def test_im2col_matches_reference(shape, padding):
     C, N, H, W, KH, KW = shape
     Ho, Wo, ro, co = geometry(H, W, KH, KW, padding)
     x = rand((C, N, H, W))
-    cols = m.im2col(x, KH, KW, Ho, Wo, ro, co, padding == "replicate")
-    ref = m.im2col_reference(x, KH, KW, Ho, Wo, ro, co, padding == "replicate")
+    cols = unfold.im2col(x, KH, KW, Ho, Wo, ro, co, padding == "replicate")
+    ref = unfold.im2col_reference(x, KH, KW, Ho, Wo, ro, co, padding == "replicate")
     np.testing.assert_array_equal(cols, ref)
 
 
@@ -44,10 +44,10 @@ def test_col2im_matches_reference_and_is_the_adjoint(shape, padding):
     Ho, Wo, ro, co = geometry(H, W, KH, KW, padding)
     rep = padding == "replicate"
     cols = rand((C * KH * KW, N, Ho, Wo), 1, np.float64)
-    dx = m.col2im(cols, KH, KW, ro, co, rep, np.zeros((C, N, H, W)))
-    np.testing.assert_allclose(dx, m.col2im_reference(cols, KH, KW, H, W, ro, co, rep), rtol=1e-12, atol=1e-12)
+    dx = unfold.col2im(cols, KH, KW, ro, co, rep, np.zeros((C, N, H, W)))
+    np.testing.assert_allclose(dx, unfold.col2im_reference(cols, KH, KW, H, W, ro, co, rep), rtol=1e-12, atol=1e-12)
     x = rand((C, N, H, W), 2, np.float64)  # <im2col(x), cols> == <x, col2im(cols)>
-    np.testing.assert_allclose(np.vdot(m.im2col(x, KH, KW, Ho, Wo, ro, co, rep), cols), np.vdot(x, dx), rtol=1e-12)
+    np.testing.assert_allclose(np.vdot(unfold.im2col(x, KH, KW, Ho, Wo, ro, co, rep), cols), np.vdot(x, dx), rtol=1e-12)
 
 
 @pytest.mark.parametrize("padding", PADDINGS)
@@ -58,11 +58,11 @@ def test_tap_sum_and_spread_match_references(shape, F, padding):
     Ho, Wo, ro, co = geometry(H, W, KH, KW, padding)
     rep = padding == "replicate"
     T = rand((F * KH * KW, N, H, W), 3, np.float64)
-    out = m.tap_sum(T, KH, KW, ro, co, rep, np.empty((F, N, Ho, Wo)))
-    np.testing.assert_allclose(out, m.tap_sum_reference(T, KH, KW, Ho, Wo, ro, co, rep), rtol=1e-12, atol=1e-12)
+    out = taps.tap_sum(T, KH, KW, ro, co, rep, np.empty((F, N, Ho, Wo)))
+    np.testing.assert_allclose(out, taps.tap_sum_reference(T, KH, KW, Ho, Wo, ro, co, rep), rtol=1e-12, atol=1e-12)
     dout = rand((F, N, Ho, Wo), 4, np.float64)
-    dT = m.tap_spread(dout, KH, KW, ro, co, rep, np.zeros_like(T))
-    np.testing.assert_allclose(dT, m.tap_spread_reference(dout, KH, KW, H, W, ro, co, rep), rtol=1e-12, atol=1e-12)
+    dT = taps.tap_spread(dout, KH, KW, ro, co, rep, np.zeros_like(T))
+    np.testing.assert_allclose(dT, taps.tap_spread_reference(dout, KH, KW, H, W, ro, co, rep), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(np.vdot(out, dout), np.vdot(T, dT), rtol=1e-12)  # adjoint pair
 
 
@@ -72,14 +72,14 @@ def test_row_and_image_chunks_reassemble_the_whole(padding):
     C, N, H, W, K = 2, 3, 9, 8, 3
     rep = padding == "replicate"
     x = rand((C, N, H, W), 5)
-    whole = m.im2col(x, K, K, H, W, -1, -1, rep)
-    top = m.im2col(x, K, K, 4, W, -1, -1, rep, n0=1, Nb=2)  # rows 0..3 of images 1, 2
-    rest = m.im2col(x, K, K, H - 4, W, 4 - 1, -1, rep, n0=1, Nb=2)  # rows 4..8
+    whole = unfold.im2col(x, K, K, H, W, -1, -1, rep)
+    top = unfold.im2col(x, K, K, 4, W, -1, -1, rep, n0=1, Nb=2)  # rows 0..3 of images 1, 2
+    rest = unfold.im2col(x, K, K, H - 4, W, 4 - 1, -1, rep, n0=1, Nb=2)  # rows 4..8
     np.testing.assert_array_equal(np.concatenate([top, rest], axis=2), whole[:, 1:])
     T = rand((K * K, N, H, W), 6)
-    full = m.tap_sum(T, K, K, -1, -1, rep, np.empty((1, N, H, W), np.float32))
+    full = taps.tap_sum(T, K, K, -1, -1, rep, np.empty((1, N, H, W), np.float32))
     part = np.full((1, N, H, W), np.nan, np.float32)
-    m.tap_sum(T[:, :, 2:8], K, K, 3 - 1 - 2, -1, rep, part, r0=3, nrows=4)  # rows 3..6 read T rows 2..7
+    taps.tap_sum(T[:, :, 2:8], K, K, 3 - 1 - 2, -1, rep, part, r0=3, nrows=4)  # rows 3..6 read T rows 2..7
     np.testing.assert_array_equal(part[:, :, 3:7], full[:, :, 3:7])
     assert np.isnan(part[:, :, :3]).all() and np.isnan(part[:, :, 7:]).all()
 
@@ -87,7 +87,7 @@ def test_row_and_image_chunks_reassemble_the_whole(padding):
 def test_wrong_buffer_is_refused():
     x = rand((1, 1, 5, 5))
     with pytest.raises(ValueError, match="C-contiguous float32 array of shape"):
-        m.im2col(x, 3, 3, 3, 3, 0, 0, False, out=np.empty((9, 1, 3, 4), np.float32))
+        unfold.im2col(x, 3, 3, 3, 3, 0, 0, False, out=np.empty((9, 1, 3, 4), np.float32))
 
 
 def test_kernels_as_plain_python_under_numba_disable_jit():
@@ -95,32 +95,34 @@ def test_kernels_as_plain_python_under_numba_disable_jit():
     script = textwrap.dedent(
         """
         import numpy as np
-        from npsrcnn import im2col as m, layers as L, optim
+        from npsrcnn import engine as L, lesson
+        from npsrcnn.engine import taps, unfold
+        from npsrcnn.training import optim
         rng = np.random.default_rng(0)
         for rep, (ro, Ho) in [(False, (0, 3)), (False, (-1, 5)), (True, (-1, 5))]:
             x = rng.standard_normal((2, 2, 5, 4))
             Wo = 4 if ro else 2
-            cols = m.im2col(x, 3, 3, Ho, Wo, ro, ro, rep)
-            assert np.array_equal(cols, m.im2col_reference(x, 3, 3, Ho, Wo, ro, ro, rep))
-            assert np.allclose(m.col2im(cols, 3, 3, ro, ro, rep, np.zeros_like(x)),
-                               m.col2im_reference(cols, 3, 3, 5, 4, ro, ro, rep))
+            cols = unfold.im2col(x, 3, 3, Ho, Wo, ro, ro, rep)
+            assert np.array_equal(cols, unfold.im2col_reference(x, 3, 3, Ho, Wo, ro, ro, rep))
+            assert np.allclose(unfold.col2im(cols, 3, 3, ro, ro, rep, np.zeros_like(x)),
+                               unfold.col2im_reference(cols, 3, 3, 5, 4, ro, ro, rep))
             T = rng.standard_normal((9, 2, 5, 4))
-            out = m.tap_sum(T, 3, 3, ro, ro, rep, np.empty((1, 2, Ho, Wo)))
-            assert np.allclose(out, m.tap_sum_reference(T, 3, 3, Ho, Wo, ro, ro, rep))
-            assert np.allclose(m.tap_spread(out, 3, 3, ro, ro, rep, np.zeros_like(T)),
-                               m.tap_spread_reference(out, 3, 3, 5, 4, ro, ro, rep))
+            out = taps.tap_sum(T, 3, 3, ro, ro, rep, np.empty((1, 2, Ho, Wo)))
+            assert np.allclose(out, taps.tap_sum_reference(T, 3, 3, Ho, Wo, ro, ro, rep))
+            assert np.allclose(taps.tap_spread(out, 3, 3, ro, ro, rep, np.zeros_like(T)),
+                               taps.tap_spread_reference(out, 3, 3, 5, 4, ro, ro, rep))
         x = rng.standard_normal((2, 3, 6, 5)); w = rng.standard_normal((4, 3, 3, 3)); b = rng.standard_normal(4)
         for pad in ("valid", "zero", "replicate"):
             out, cache = L.conv2d_forward(x, w, b, pad)
-            assert np.allclose(out, L.conv2d_forward_reference(x, w, b, pad))
+            assert np.allclose(out, lesson.conv2d_forward(x, w, b, pad)[0])
             dout = rng.standard_normal(out.shape)
-            for got, want in zip(L.conv2d_backward(dout, cache), L.conv2d_backward_reference(dout, x, w, pad)):
+            for got, want in zip(L.conv2d_backward(dout, cache), lesson.conv2d_backward(dout, lesson.conv2d_forward(x, w, 0 * b, pad)[1])):
                 assert np.allclose(got, want)
         r, cache = L.relu_forward(x)
         assert np.array_equal(r, np.maximum(x, 0))
         assert np.array_equal(L.relu_backward(x, cache), x * (x > 0))
         loss, d = L.mse_loss(x, 0 * x)
-        assert np.isclose(loss, L.mse_reference(x, 0 * x)[0])
+        assert np.isclose(loss, lesson.mse_loss(x, 0 * x)[0])
         p, v, g = rng.standard_normal(5), np.zeros(5), rng.standard_normal(5)
         want = optim.sgd_reference(p, v, g, 0.1, 0.9)
         optim._sgd_kernel(p, v, g, 0.1, 0.9)

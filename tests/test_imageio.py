@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from npsrcnn._cli import UserError
-from npsrcnn.imageio import read_image, write_image
-from npsrcnn.png16 import read_png16
+from npsrcnn.image.io import read_image, write_image
+from npsrcnn.image.png16 import read_png16
+from npsrcnn.util.errors import UserError
 
 
 def _rand(shape, dtype, seed=0):
@@ -102,7 +102,7 @@ def test_pillow_would_lose_the_low_byte_of_16_bit_colour(tmp_path):
     img[0, 0] = (1, 2, 3)
     write_image(tmp_path / "c16.png", img)
     with Image.open(tmp_path / "c16.png") as im:
-        assert np.asarray(im).dtype == np.uint8  # why npsrcnn.png16 exists
+        assert np.asarray(im).dtype == np.uint8  # why npsrcnn.image.png16 exists
     assert read_image(tmp_path / "c16.png")[0, 0].tolist() == [1, 2, 3]
 
 
@@ -174,7 +174,7 @@ def test_write_refuses_to_replace_and_leaves_no_temporary(tmp_path):
     lambda p: write_image(p, _rand((5, 6, 4), np.uint16)),
 ])
 def test_probe_agrees_with_read_image(tmp_path, make):
-    from npsrcnn.imageio import probe
+    from npsrcnn.image.io import probe
 
     path = tmp_path / "x.png"
     make(path)

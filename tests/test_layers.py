@@ -1,11 +1,13 @@
 """conv2d, ReLU and MSE: the engine against the lesson's readable references, and float64 gradient checks."""
 import numpy as np
 import pytest
+import references as refs
 from gradcheck import numerical_grad, numerical_vjp, rel_error
 
-from npsrcnn import layers as L
+from npsrcnn import engine as L
 from npsrcnn import lesson
-from npsrcnn.model import SRCNN
+from npsrcnn.model import composed
+from npsrcnn.model.srcnn import SRCNN
 
 PADDINGS = ["valid", "zero", "replicate"]
 # (N, C, H, W, F, K): K=1, K=H, odd sizes, N=1, F=1 (SRCNN's last layer), F > C and F < C, several rows
@@ -25,19 +27,19 @@ def test_conv_matches_reference(shape, padding, method):
     N, C, H, W, F, K = shape
     x, w, b = rand((N, C, H, W), 1), rand((F, C, K, K), 2), rand(F, 3)
     out, cache = L.conv2d_forward(x, w, b, padding, method)
-    ref = L.conv2d_forward_reference(x, w, b, padding)
+    ref = refs.conv2d_forward_reference(x, w, b, padding)
     assert out.shape == ref.shape == ((N, F, H, W) if padding != "valid" else (N, F, H - K + 1, W - K + 1))
     np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12)
     dout = rand(out.shape, 4)
-    for got, want in zip(L.conv2d_backward(dout, cache), L.conv2d_backward_reference(dout, x, w, padding)):
+    for got, want in zip(L.conv2d_backward(dout, cache), refs.conv2d_backward_reference(dout, x, w, padding)):
         np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11)
 
 
 def test_references_are_the_lessons():
     """The engine is held to the readable path the walkthrough teaches, not to a third version."""
     x, w, b = rand((1, 2, 5, 5), 1), rand((2, 2, 3, 3), 2), rand(2, 3)
-    np.testing.assert_array_equal(L.conv2d_forward_reference(x, w, b, "zero"), lesson.conv2d_forward(x, w, b, "zero")[0])
-    assert L.relu_reference is lesson.relu_forward
+    np.testing.assert_array_equal(refs.conv2d_forward_reference(x, w, b, "zero"), lesson.conv2d_forward(x, w, b, "zero")[0])
+    assert refs.relu_reference is lesson.relu_forward
 
 
 @pytest.mark.parametrize("padding", PADDINGS)
@@ -45,7 +47,7 @@ def test_conv_float32(padding):
     x, w, b = rand((2, 3, 8, 7), 1), rand((4, 3, 3, 3), 2), rand(4, 3)
     out, cache = L.conv2d_forward(x.astype(np.float32), w, b, padding)
     assert out.dtype == np.float32
-    np.testing.assert_allclose(out, L.conv2d_forward_reference(x, w, b, padding), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(out, refs.conv2d_forward_reference(x, w, b, padding), rtol=1e-4, atol=1e-4)
     dx, dw, db = L.conv2d_backward(np.ones(out.shape, np.float32), cache)
     assert dx.dtype == dw.dtype == db.dtype == np.float32
 
@@ -69,7 +71,7 @@ def test_conv_backward_can_skip_dx():
     out, cache = L.conv2d_forward(x, w, b)
     dx, dw, db = L.conv2d_backward(np.ones_like(out), cache, need_dx=False)
     assert dx is None
-    np.testing.assert_allclose(dw, L.conv2d_backward_reference(np.ones_like(out), x, w)[1], rtol=1e-12)
+    np.testing.assert_allclose(dw, refs.conv2d_backward_reference(np.ones_like(out), x, w)[1], rtol=1e-12)
 
 
 @pytest.mark.parametrize("method", ["im2col", "taps"])
@@ -77,7 +79,7 @@ def test_conv_backward_can_skip_dx():
 @pytest.mark.parametrize("chunk_bytes", [1, 700, 5000])  # one row, a few rows, whole images
 def test_chunked_conv_equals_whole(padding, method, chunk_bytes):
     """Chunks of images or of rows (bounded buffers) give the same result as one big GEMM."""
-    x, w, b = L._to_cm(rand((3, 4, 9, 7), 1)), rand((2, 4, 3, 3), 2), rand(2, 3)
+    x, w, b = L.to_cm(rand((3, 4, 9, 7), 1)), rand((2, 4, 3, 3), 2), rand(2, 3)
     whole, c1 = L.conv_forward_cm(x, w, b, padding, method, relu=True)
     part, c2 = L.conv_forward_cm(x, w, b, padding, method, relu=True, chunk_bytes=chunk_bytes)
     np.testing.assert_allclose(part, whole, rtol=1e-12, atol=1e-12)
@@ -93,7 +95,7 @@ def test_conv_on_some_images_of_a_batch_reads_and_writes_them_where_they_are(K, 
     """``images=(n0, nb)`` (the public functions' sub-batches): the same as on a copy of those images,
     and no other image of out, dx or the given gradient is touched."""
     N, n0, nb = 5, 1, 3
-    x, w, b = L._to_cm(rand((N, 4, 9, 8), 1)), rand((3, 4, K, K), 2), rand(3, 3)
+    x, w, b = L.to_cm(rand((N, 4, 9, 8), 1)), rand((3, 4, K, K), 2), rand(3, 3)
     sub = np.ascontiguousarray(x[:, n0 : n0 + nb])
     want, wc = L.conv_forward_cm(sub, w, b, padding, method, relu=True)
     out = np.full((3, N) + want.shape[2:], np.nan)
@@ -151,7 +153,7 @@ def test_public_conv_reuses_the_scratch_of_dropped_caches_only():
     assert c3["ws"] is ws1 and not np.shares_memory(out3, out1)
     np.testing.assert_array_equal(out1, before)  # the caller's output is not the workspace's
     dout = rand(out2.shape, 4)
-    for got, want in zip(L.conv2d_backward(dout, c2), L.conv2d_backward_reference(dout, x, w)):
+    for got, want in zip(L.conv2d_backward(dout, c2), refs.conv2d_backward_reference(dout, x, w)):
         np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11)
     del c2, c3
     assert conv.release_workspaces() >= 2 * ws1.nbytes()
@@ -201,14 +203,14 @@ def test_spares_keep_a_bounded_number_per_key_and_of_keys():
 
 def test_fused_relu_matches_conv_then_relu():
     x, w, b = rand((2, 3, 6, 6), 1), rand((4, 3, 3, 3), 2), rand(4, 3)
-    fused, cache = L.conv_forward_cm(L._to_cm(x), w, b, "zero", relu=True)
+    fused, cache = L.conv_forward_cm(L.to_cm(x), w, b, "zero", relu=True)
     z, zc = L.conv2d_forward(x, w, b, "zero")
     a, rc = L.relu_forward(z)
-    np.testing.assert_allclose(L._to_cm(fused), a, rtol=1e-12)
+    np.testing.assert_allclose(L.to_cm(fused), a, rtol=1e-12)
     dout = rand(a.shape, 4)
     dx, dw, db = L.conv2d_backward(L.relu_backward(dout, rc), zc)
-    dx2, dw2, db2 = L.conv_backward_cm(L._to_cm(dout), cache)
-    np.testing.assert_allclose(L._to_cm(dx2), dx, rtol=1e-12)
+    dx2, dw2, db2 = L.conv_backward_cm(L.to_cm(dout), cache)
+    np.testing.assert_allclose(L.to_cm(dx2), dx, rtol=1e-12)
     np.testing.assert_allclose(dw2, dw, rtol=1e-12)
     np.testing.assert_allclose(db2, db, rtol=1e-12)
 
@@ -223,7 +225,7 @@ def test_step_composed_from_public_ops_equals_model(f, fuse_relu):
     rng = np.random.default_rng(0)
     x = rng.random((40, 1, 33, 33), np.float32)  # the paper's patches: 9-5-5's layer 2 runs Winograd
     y = rng.random((40, 1, 33 - 2 * model.border, 33 - 2 * model.border), np.float32)
-    loss, grads = L.srcnn_loss_and_grads(model.params, x, y, fuse_relu=fuse_relu)
+    loss, grads = composed.srcnn_loss_and_grads(model.params, x, y, fuse_relu=fuse_relu)
     want_loss, want = model.loss_and_grads(x, y)
     assert loss == pytest.approx(want_loss, rel=1e-5)
     for k in want:
@@ -241,7 +243,7 @@ def test_dx_of_one_input_channel_is_the_scatter_not_the_full_correlation():
     cache["ws"].get = lambda name, *a, **k: names.append(name) or real(cache["ws"], name, *a, **k)
     dx = L.conv2d_backward(dout, cache)[0]
     assert any(n.endswith(".dcols") for n in names) and not any(n.endswith(".dzcols") for n in names)
-    np.testing.assert_allclose(dx, L.conv2d_backward_reference(dout, x, w)[0], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dx, refs.conv2d_backward_reference(dout, x, w)[0], rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("bad", ["same", "reflect"])
@@ -262,7 +264,7 @@ def test_conv_rejects_mismatched_weights():
 def test_relu_matches_reference(shape):
     x = rand(shape, 1)
     out, cache = L.relu_forward(x)
-    ref, mask = L.relu_reference(x)
+    ref, mask = refs.relu_reference(x)
     np.testing.assert_array_equal(out, ref)
     dout = rand(shape, 2)
     np.testing.assert_array_equal(L.relu_backward(dout, cache), dout * mask)
@@ -290,7 +292,7 @@ def test_relu_gradcheck():
 def test_mse_matches_reference_and_gradcheck(reduction):
     pred, target = rand((4, 1, 5, 5), 1), rand((4, 1, 5, 5), 2)
     loss, dpred = L.mse_loss(pred, target, reduction)
-    ref_loss, ref_d = L.mse_reference(pred, target, reduction)
+    ref_loss, ref_d = refs.mse_reference(pred, target, reduction)
     assert loss == pytest.approx(ref_loss, rel=1e-12)
     np.testing.assert_allclose(dpred, ref_d, rtol=1e-12)
     num = numerical_grad(lambda: L.mse_loss(pred, target, reduction)[0], pred)

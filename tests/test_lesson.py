@@ -5,8 +5,8 @@ import pytest
 from gradcheck import numerical_grad, numerical_vjp, rel_error
 
 from npsrcnn import lesson
-from npsrcnn.model import NAMES, SRCNN
-from npsrcnn.optim import SGD
+from npsrcnn.model.srcnn import NAMES, SRCNN
+from npsrcnn.training.optim import SGD
 
 PADDINGS = ["valid", "zero", "replicate"]
 # (N, C, H, W, F, K): K = 1, K = H, F > C, F < C, N = 1, F = 1 (SRCNN's last layer); and a 4x2 kernel

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from npsrcnn.metrics import gaussian_window, psnr, ssim, ssim_map
+from npsrcnn.metrics.quality import gaussian_window, psnr, ssim, ssim_map
 
 
 def _pair(shape=(48, 64), seed=0, noise=12.0):

@@ -7,13 +7,14 @@ import h5py
 import numba
 import numpy as np
 import pytest
+import references as refs
 from gradcheck import numerical_grad, rel_error
 
 from npsrcnn import engine
-from npsrcnn import layers as L
-from npsrcnn import model as model_module
-from npsrcnn._cli import UserError
-from npsrcnn.model import NAMES, SRCNN
+from npsrcnn import engine as L
+from npsrcnn.model import srcnn as model_module
+from npsrcnn.model.srcnn import NAMES, SRCNN
+from npsrcnn.util.errors import UserError
 
 RELEASED = ["9-1-5(91 images)/x2", "9-1-5(91 images)/x3", "9-1-5(91 images)/x4", "9-1-5(ImageNet)/x3",
             "9-3-5(ImageNet)/x3", "9-5-5(ImageNet)/x2", "9-5-5(ImageNet)/x3", "9-5-5(ImageNet)/x4"]
@@ -31,7 +32,7 @@ def reference_forward(m, x, padding):
     h = x.astype(np.float64)
     for i in (1, 2, 3):
         w, b = m.params[f"w{i}"].astype(np.float64), m.params[f"b{i}"].astype(np.float64)
-        h = L.conv2d_forward_reference(h, w, b, padding)
+        h = refs.conv2d_forward_reference(h, w, b, padding)
         h = np.maximum(h, 0) if i < 3 else h
     return h
 

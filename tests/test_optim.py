@@ -4,9 +4,9 @@ import math
 import numpy as np
 import pytest
 
-from npsrcnn.model import SRCNN
-from npsrcnn.optim import (SGD, Adam, _adam_kernel, _sgd_kernel, adam_reference, lr_factor, paper_learning_rates,
-                           sgd_reference, train_step)
+from npsrcnn.model.srcnn import SRCNN
+from npsrcnn.training.optim import (SGD, Adam, _adam_kernel, _sgd_kernel, adam_reference, lr_factor,
+                                    paper_learning_rates, sgd_reference, train_step)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -9,11 +9,12 @@ import threading
 import numba
 import numpy as np
 import pytest
+import references as refs
 from threadpoolctl import threadpool_limits
 
 from npsrcnn import engine
 from npsrcnn.engine import parallel
-from npsrcnn.model import SRCNN
+from npsrcnn.model.srcnn import SRCNN
 
 
 def _batch(m, n=40, side=21, seed=0):
@@ -124,7 +125,7 @@ def test_predict_on_workers_equals_the_whole_image(monkeypatch):
 @pytest.mark.parametrize("padding", ["valid", "replicate"])
 @pytest.mark.parametrize("k", [1, 5])
 def test_public_conv_splits_a_batch_into_sub_batches_on_workers(padding, k, relu, monkeypatch):
-    from npsrcnn import layers as L
+    from npsrcnn import engine as L
     from npsrcnn.engine import conv
 
     monkeypatch.setattr(parallel, "workers", lambda: 2)
@@ -133,13 +134,13 @@ def test_public_conv_splits_a_batch_into_sub_batches_on_workers(padding, k, relu
     x, w, b = rng.standard_normal((11, 6, 9, 10)), rng.standard_normal((5, 6, k, k)), rng.standard_normal(5)
     out, cache = L.conv2d_forward(x, w, b, padding, relu=relu)
     assert len(cache["parts"]) == 3
-    ref = L.conv2d_forward_reference(x, w, b, padding)
+    ref = refs.conv2d_forward_reference(x, w, b, padding)
     np.testing.assert_allclose(out, np.maximum(ref, 0) if relu else ref, rtol=1e-10, atol=1e-10)
     dout = rng.standard_normal(out.shape)
     before = dout.copy()
     dx, dw, db = L.conv2d_backward(dout, cache)
     assert np.array_equal(dout, before)  # the ReLU's mask went into a buffer of its own
-    want = L.conv2d_backward_reference(dout * (ref > 0) if relu else dout, x, w, padding)
+    want = refs.conv2d_backward_reference(dout * (ref > 0) if relu else dout, x, w, padding)
     for got, ref in zip((dx, dw, db), want):
         np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-10)
     assert L.conv2d_backward(dout, cache, need_dx=False)[0] is None
@@ -148,7 +149,7 @@ def test_public_conv_splits_a_batch_into_sub_batches_on_workers(padding, k, relu
 def test_layers_pass_channel_major_views_along_without_copies(monkeypatch):
     """conv2d_forward returns an NCHW view of its channel-major output; ReLU and the next conv take it
     as it is (the composed step of the public API copies nothing between layers)."""
-    from npsrcnn import layers as L
+    from npsrcnn import engine as L
     from npsrcnn.engine import conv
 
     rng = np.random.default_rng(0)
@@ -159,7 +160,7 @@ def test_layers_pass_channel_major_views_along_without_copies(monkeypatch):
     assert not z1.flags.c_contiguous and z1.transpose(1, 0, 2, 3).flags.c_contiguous
     a1, relu1 = L.relu_forward(z1)
     assert a1.strides == z1.strides and np.array_equal(a1, np.maximum(z1, 0))
-    assert np.shares_memory(L._to_cm(a1), a1)  # the next layer's channel-major input is a1 itself
+    assert np.shares_memory(L.to_cm(a1), a1)  # the next layer's channel-major input is a1 itself
     z2, c2 = L.conv2d_forward(a1, w2, b2)
     np.testing.assert_allclose(z2, L.conv2d_forward(np.ascontiguousarray(a1), w2, b2)[0], rtol=1e-6, atol=1e-6)
     with monkeypatch.context() as mp:  # sub-batches read their images of a1 where they lie

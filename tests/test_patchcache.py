@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from npsrcnn import patchcache
-from npsrcnn._cli import UserError
-from npsrcnn.color import y_channel
-from npsrcnn.patches import extract_patches
+from npsrcnn.datasets import cache as patchcache
+from npsrcnn.datasets.patches import extract_patches
+from npsrcnn.image.color import y_channel
+from npsrcnn.util.errors import UserError
 
 
 @pytest.fixture

@@ -2,19 +2,9 @@ import h5py
 import numpy as np
 import pytest
 
-from npsrcnn._cli import UserError
-from npsrcnn.patches import (
-    CHUNK,
-    degrade,
-    extract_patches,
-    iter_batches,
-    label_size_for,
-    list_images,
-    modcrop,
-    patch_grid,
-    read_info,
-    write_patches,
-)
+from npsrcnn.datasets.patches import (CHUNK, degrade, extract_patches, iter_batches, label_size_for, list_images,
+                                      modcrop, patch_grid, read_info, write_patches)
+from npsrcnn.util.errors import UserError
 
 
 def _y(shape=(70, 83), seed=0):
@@ -34,7 +24,7 @@ def test_modcrop(shape, scale, expected):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("scale", [2, 3, 4])
 def test_degrade_is_bicubic_down_then_up(dtype, scale):
-    from npsrcnn.resize import imresize
+    from npsrcnn.interp.resize import imresize
 
     x = (modcrop(_y(), scale) / 255).astype(dtype)
     out = degrade(x, scale)

@@ -4,8 +4,8 @@ import pytest
 from conftest import assert_one_line_error
 from PIL import Image
 
-from npsrcnn.color import y_channel
-from npsrcnn.patches import extract_patches, patch_grid
+from npsrcnn.datasets.patches import extract_patches, patch_grid
+from npsrcnn.image.color import y_channel
 from npsrcnn.prepare import main
 
 
@@ -117,7 +117,7 @@ def test_prepare_refuses_to_overwrite(tmp_path, images, capsys):
 
 def test_t91_patch_count_is_the_authors(datasets):
     """generate_train.m's windows on T91: 21,884 at x3 (the same grid as ours, image by image)."""
-    from npsrcnn.patches import list_images, modcrop
+    from npsrcnn.datasets.patches import list_images, modcrop
 
     counts = {2: 0, 3: 0, 4: 0}
     for path in list_images(datasets / "T91"):

@@ -7,9 +7,10 @@ import pytest
 from conftest import assert_one_line_error, run_python
 from PIL import Image
 
-from npsrcnn import evaluate, pretrained, upscale
-from npsrcnn._cli import UserError
-from npsrcnn.model import NAMES, SRCNN
+from npsrcnn import evaluate, upscale
+from npsrcnn.model import evaluation, pretrained, upscaling
+from npsrcnn.model.srcnn import NAMES, SRCNN
+from npsrcnn.util.errors import UserError
 
 
 def test_names_resolve_to_the_installed_package_from_any_folder(tmp_path, monkeypatch):
@@ -50,7 +51,7 @@ def test_upscale_weights_by_name_from_another_folder(tmp_path):
                    cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert f"{SRCNN.load(pretrained.shipped_weights(3)).arch} weights x3 (shipped)" in r.stderr
-    want = upscale.upscale_image(np.asarray(Image.open(src)), SRCNN.load(pretrained.shipped_weights(3)), 3)
+    want = upscaling.upscale_image(np.asarray(Image.open(src)), SRCNN.load(pretrained.shipped_weights(3)), 3)
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "out.png")), want)
 
 
@@ -92,7 +93,7 @@ def test_evaluate_defaults_to_the_shipped_weights_of_its_scale(two_images, capsy
     assert evaluate.main(["--dataset", str(two_images), "--scale", "2", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["weights"] == "x2 (shipped)" and result["arch"] == SRCNN.load(pretrained.shipped_weights(2)).arch
-    direct = evaluate.evaluate_dataset(SRCNN.load(pretrained.shipped_weights(2)), two_images, 2)
+    direct = evaluation.evaluate_dataset(SRCNN.load(pretrained.shipped_weights(2)), two_images, 2)
     assert result["srcnn_psnr"] == direct["srcnn_psnr"]
     assert evaluate.main(["--dataset", str(two_images), "--scale", "2", "--weights", "x2", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["srcnn_psnr"] == direct["srcnn_psnr"]

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from npsrcnn import bicubic, bilinear
-from npsrcnn.color import im2uint8, rgb2ycbcr
-from npsrcnn.resize import contributions, imresize
+from npsrcnn.image.color import im2uint8, rgb2ycbcr
+from npsrcnn.interp import bicubic, bilinear
+from npsrcnn.interp.resize import contributions, imresize
 
 
 def rand(*shape, seed=0):
@@ -18,7 +18,7 @@ def rand(*shape, seed=0):
 def matlab_matrix(n_in, n_out, scale, method="bicubic", antialiasing=None):
     """Dense (n_out, n_in) resampling matrix, written from MATLAB's imresize>contributions with loops.
 
-    Independent of npsrcnn.resize: its own kernels (imresize>cubic, triangle, box), 1-based indices,
+    Independent of npsrcnn.interp.resize: its own kernels (imresize>cubic, triangle, box), 1-based indices,
     MATLAB's aux = [1:n, n:-1:1], and MATLAB's default of antialiasing every method but 'nearest'.
     """
     def cubic(x):

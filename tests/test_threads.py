@@ -16,7 +16,7 @@ def spy():
     seen.append(os.environ.get("OMP_WAIT_POLICY"))
     launch()
 par._launch_threads = spy
-from npsrcnn._cli import set_threads
+from npsrcnn.util.threads import set_threads
 set_threads(2)
 import numba
 print(seen[0] if seen else "not launched", numba.get_num_threads())

@@ -5,9 +5,10 @@ zero padding -> ``F.conv2d(padding=k//2)``; replicate -> ``F.pad(mode="replicate
 import numpy as np
 import pytest
 
-from npsrcnn import layers as L
+from npsrcnn import engine as L
 from npsrcnn import lesson
-from npsrcnn.model import SRCNN
+from npsrcnn.model import composed
+from npsrcnn.model.srcnn import SRCNN
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -60,8 +61,8 @@ def torch_srcnn(params, x, padding):
 # the convs or as ops of their own; 36 patches: a sub-batch of 32 and one of 4 (their own images of
 # the batch's arrays)
 STEPS = {"model": lambda m, x, y: m.loss_and_grads(x, y),
-         "composed": lambda m, x, y: L.srcnn_loss_and_grads(m.params, x, y),
-         "unfused": lambda m, x, y: L.srcnn_loss_and_grads(m.params, x, y, fuse_relu=False)}
+         "composed": lambda m, x, y: composed.srcnn_loss_and_grads(m.params, x, y),
+         "unfused": lambda m, x, y: composed.srcnn_loss_and_grads(m.params, x, y, fuse_relu=False)}
 
 
 @pytest.mark.parametrize("step", sorted(STEPS))

@@ -11,11 +11,12 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from conftest import assert_one_line_error
 from PIL import Image
 
-from conftest import assert_one_line_error
 from npsrcnn import train as train_cli
-from npsrcnn.model import SRCNN
+from npsrcnn.model.srcnn import SRCNN
+from npsrcnn.training import checkpoint, loop
 
 REPO = Path(__file__).resolve().parents[1]
 PATCHES, STEPS = 4 * 25, 100 // 16  # patches in the training folder, steps per epoch at batch 16
@@ -104,7 +105,7 @@ def assert_run_folder_consistent(out):
     """Whatever is in the run folder under its own name is whole: each file loads."""
     if (out / "checkpoint.h5").exists():
         SRCNN.load(out / "checkpoint.h5")
-        train_cli.load_checkpoint(out / "checkpoint.h5")
+        checkpoint.load_checkpoint(out / "checkpoint.h5")
     if (out / "model.h5").exists():
         SRCNN.load(out / "model.h5")
     if (out / "log.jsonl").exists():
@@ -176,7 +177,7 @@ def test_second_ctrl_c_exits_at_once_and_keeps_the_previous_checkpoint(images, t
                               args_for(images, out, "--epochs", "4", "--checkpoint-every", "2"))
     assert rc == 130 and "interrupted" in err and "Traceback" not in err, err
     assert "checkpoint saved" not in err  # the first Ctrl-C's checkpoint was abandoned, not completed
-    _, _, state, _ = train_cli.load_checkpoint(out / "checkpoint.h5")
+    _, _, state, _ = checkpoint.load_checkpoint(out / "checkpoint.h5")
     assert state["step"] == 2  # the previous checkpoint, whole
     assert not list(out.glob(".*.tmp*"))
 
@@ -194,7 +195,7 @@ def test_divergence_stops_and_keeps_a_checkpoint_that_loads_and_resumes(images, 
     assert rc == 1
     assert f"{message} at step {first_bad} " in err and f"Last good checkpoint: {out / 'checkpoint.h5'} " in err
     assert not (out / "model.h5").exists()
-    _, opt_state, state, _ = train_cli.load_checkpoint(out / "checkpoint.h5")  # loads
+    _, opt_state, state, _ = checkpoint.load_checkpoint(out / "checkpoint.h5")  # loads
     assert state["step"] == first_bad - 1  # the last good step, kept
     assert all(np.isfinite(v).all() for v in opt_state.values() if isinstance(v, np.ndarray))
     before = (out / "checkpoint.h5").read_bytes()
@@ -204,13 +205,13 @@ def test_divergence_stops_and_keeps_a_checkpoint_that_loads_and_resumes(images, 
 
 
 def test_a_non_finite_state_is_never_checkpointed(tmp_path):
-    from npsrcnn.optim import SGD, paper_learning_rates
+    from npsrcnn.training.optim import SGD, paper_learning_rates
 
     model = SRCNN(seed=0)
     opt = SGD(model.params, paper_learning_rates())
     opt.velocity["b2"][3] = np.nan
     with pytest.raises(ValueError, match="velocity.b2 is not finite"):
-        train_cli.save_checkpoint(tmp_path / "c.h5", model, opt, {}, {})
+        checkpoint.save_checkpoint(tmp_path / "c.h5", model, opt, {}, {})
     assert list(tmp_path.iterdir()) == []
 
 
@@ -366,14 +367,14 @@ def test_progress_bar_shows_the_whole_runs_eta(images, tmp_path, capsys):
 
 
 def test_run_eta_extrapolates_this_processs_pace():
-    assert train_cli.run_eta((100.0, 40), 40, 100, now=130.0) == "?"  # no step yet
-    assert train_cli.run_eta((100.0, 40), 50, 100, now=110.0) == "00:50"  # 1 s a step, 50 to go
-    assert train_cli.run_eta((0.0, 0), 1, 7201, now=1.5) == "3:00:00"
+    assert loop.run_eta((100.0, 40), 40, 100, now=130.0) == "?"  # no step yet
+    assert loop.run_eta((100.0, 40), 50, 100, now=110.0) == "00:50"  # 1 s a step, 50 to go
+    assert loop.run_eta((0.0, 0), 1, 7201, now=1.5) == "3:00:00"
 
 
 def test_he_init_scales_with_fan_in():
     model = SRCNN(seed=0)
-    train_cli.he_init(model.params, seed=0)
+    loop.he_init(model.params, seed=0)
     assert abs(model.params["w1"].std() - np.sqrt(2 / 81)) < 0.02
     assert abs(model.params["w2"].std() - np.sqrt(2 / 64)) < 0.02
     assert model.params["w3"].std() < 2e-3  # the paper's 1e-3 kept for the linear layer

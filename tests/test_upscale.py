@@ -9,10 +9,11 @@ from conftest import assert_one_line_error
 from PIL import Image
 
 from npsrcnn import upscale as up_cli
-from npsrcnn.color import rgb2ycbcr, ycbcr2rgb
-from npsrcnn.imageio import read_image, write_image
-from npsrcnn.model import SRCNN
-from npsrcnn.resize import imresize
+from npsrcnn.image.color import rgb2ycbcr, ycbcr2rgb
+from npsrcnn.image.io import read_image, write_image
+from npsrcnn.interp.resize import imresize
+from npsrcnn.model import pretrained, upscaling
+from npsrcnn.model.srcnn import SRCNN
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +73,7 @@ def assert_within_one_step(got, want):
 
 def test_bicubic_rows_equal_imresize_rows():
     img = _image((23, 17)).astype(np.float32) / 255
-    u = up_cli.Upscaler(None, 3)
+    u = upscaling.Upscaler(None, 3)
     full = imresize(img, 3)
     for a, b in ((0, 5), (5, 40), (60, 69), (0, 69)):
         np.testing.assert_array_equal(u.bicubic_rows(img, a, b), full[a:b])
@@ -83,7 +84,7 @@ def test_bicubic_rows_equal_imresize_rows():
 @pytest.mark.parametrize("band_rows", [5, 16, 10_000])
 def test_band_wise_upscale_equals_the_whole_image_pipeline(model, shape, dtype, band_rows):
     img = _image(shape, dtype)
-    got = up_cli.upscale_image(img, model, 3, band_rows=band_rows)
+    got = upscaling.upscale_image(img, model, 3, band_rows=band_rows)
     want = reference_upscale(img, model, 3)
     assert got.dtype == dtype and got.shape == (shape[0] * 3, shape[1] * 3) + shape[2:]
     assert_within_one_step(got, want)
@@ -93,7 +94,7 @@ def test_band_wise_upscale_equals_the_whole_image_pipeline(model, shape, dtype, 
 def test_band_wise_network_output_equals_the_whole_image_to_float32_rounding(model, band_rows):
     """Before quantisation: the bands' luminance is the whole image's within 1e-6 (values in [0, 1])."""
     y = _image((31, 26)).astype(np.float32) / 255
-    up = up_cli.Upscaler(model, 3, band_rows=band_rows)
+    up = upscaling.Upscaler(model, 3, band_rows=band_rows)
     got = np.concatenate([up.sr_rows(y, a, b) for a, b in up.bands(93)])
     want = model.predict(imresize(y, 3))
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
@@ -102,7 +103,7 @@ def test_band_wise_network_output_equals_the_whole_image_to_float32_rounding(mod
 
 def test_the_network_changes_luminance_but_not_alpha(model):
     img = _image((20, 24, 4))
-    out = up_cli.upscale_image(img, model, 3)
+    out = upscaling.upscale_image(img, model, 3)
     bicubic = _quantize(imresize(img.astype(np.float32) / 255, 3), np.uint8)
     assert np.abs(out[:, :, :3].astype(int) - bicubic[:, :, :3]).mean() > 1  # SRCNN did something
     np.testing.assert_array_equal(out[:, :, 3], bicubic[:, :, 3])  # alpha: bicubic only
@@ -112,7 +113,7 @@ def test_memory_is_bounded_by_bands(model):
     img = _image((200, 160))
     out_bytes = 600 * 480
     tracemalloc.start()
-    up_cli.upscale_image(img, model, 3, band_rows=32)
+    upscaling.upscale_image(img, model, 3, band_rows=32)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     whole_activations = (64 + 32) * 600 * 480 * 4  # one float32 copy of every feature map of the whole image
@@ -216,8 +217,6 @@ def test_weights_of_another_architecture_are_refused(tmp_path, capsys):
 
 
 def test_without_weights_the_error_says_what_to_pass(tmp_path, capsys, monkeypatch):
-    from npsrcnn import pretrained
-
     monkeypatch.setattr(pretrained, "shipped_weights", lambda scale: None)
     src = _saved(tmp_path / "in.png")
     assert up_cli.main([str(src), "-o", str(tmp_path / "o.png"), "--scale", "3"]) == 2
@@ -226,7 +225,7 @@ def test_without_weights_the_error_says_what_to_pass(tmp_path, capsys, monkeypat
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
 def test_shipped_weights_load_for_their_scale(scale):
-    path = up_cli.shipped_weights(scale)
+    path = pretrained.shipped_weights(scale)
     assert path is not None and path.stat().st_size < 300_000  # 9-5-5: 57,000 float32 parameters
     model = SRCNN.load(path)
     assert model.scale == scale and model.arch in ("9-1-5", "9-5-5")
@@ -235,9 +234,9 @@ def test_shipped_weights_load_for_their_scale(scale):
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
 def test_shipped_weights_beat_bicubic_on_set5(datasets, scale):
-    from npsrcnn.evaluate import evaluate_dataset
+    from npsrcnn.model.evaluation import evaluate_dataset
 
-    model = SRCNN.load(up_cli.shipped_weights(scale))
+    model = SRCNN.load(pretrained.shipped_weights(scale))
     result = evaluate_dataset(model, datasets / "Set5", scale, with_ssim=False)
     assert result["srcnn_psnr"] > result["bicubic_psnr"] + 0.3
 
@@ -288,7 +287,7 @@ def test_jpeg_and_webp_outputs_follow_quality(tmp_path, weights_file, model, suf
     img = _image((30, 26, 3))
     src = tmp_path / "in.png"
     Image.fromarray(img).save(src)
-    want = up_cli.upscale_image(img, model, 3).astype(int)
+    want = upscaling.upscale_image(img, model, 3).astype(int)
     base = [str(src), "--scale", "3", "--weights", str(weights_file), "--no-progress"]
     err, size = {}, {}
     for q in (None, 95, 30):
@@ -320,7 +319,7 @@ def test_webp_keeps_alpha(tmp_path, weights_file, model):
     with Image.open(dst) as im:
         assert im.mode == "RGBA"
         alpha = np.asarray(im)[:, :, 3].astype(int)
-    assert np.abs(alpha - up_cli.upscale_image(img, model, 3)[:, :, 3]).mean() < 3
+    assert np.abs(alpha - upscaling.upscale_image(img, model, 3)[:, :, 3]).mean() < 3
 
 
 def _rgba(path):
@@ -368,7 +367,7 @@ def test_a_later_input_jpeg_cannot_hold_stops_the_run_before_any_work(tmp_path, 
 
 
 def _panels(path, n, H, W):
-    from npsrcnn.compare import GAP, HEADER
+    from npsrcnn.image.panels import GAP, HEADER
 
     cmp = np.asarray(Image.open(path))
     assert cmp.shape == (HEADER + H, n * W + (n - 1) * GAP, 3)
@@ -378,7 +377,7 @@ def _panels(path, n, H, W):
 
 
 def test_compare_with_reference_shows_bicubic_srcnn_and_the_original(tmp_path, weights_file, capsys):
-    from npsrcnn.compare import bicubic_image
+    from npsrcnn.image.panels import bicubic_image
 
     hr = _image((61, 50, 3), seed=4)  # not a multiple of 3: the reference is cropped as modcrop does
     Image.fromarray(hr).save(tmp_path / "orig.png")

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from npsrcnn import layers as L
+from npsrcnn import engine as L
 from npsrcnn import lesson
 from npsrcnn.engine import conv
 from npsrcnn.engine import winograd as wg
@@ -225,7 +225,7 @@ def test_larger_tile_has_larger_forward_error():
 @pytest.mark.parametrize("chunk_bytes, block_bytes", [(1, 1), (3000, 1), (10 ** 9, 1)])
 def test_chunks_and_blocks_equal_the_whole(padding, method, chunk_bytes, block_bytes, monkeypatch):
     """Rows of one image, blocks of images, and one tile row at a time give the whole result."""
-    x, w, b = L._to_cm(rand((3, 4, 11, 9), 1)), rand((2, 4, 5, 5), 2), rand(2, 3)
+    x, w, b = L.to_cm(rand((3, 4, 11, 9), 1)), rand((2, 4, 5, 5), 2), rand(2, 3)
     whole, c1 = L.conv_forward_cm(x, w, b, padding, method, relu=True)
     whole = whole.copy()
     monkeypatch.setattr(conv, "WINOGRAD_BLOCK_BYTES", block_bytes)
@@ -241,7 +241,7 @@ def test_chunks_and_blocks_equal_the_whole(padding, method, chunk_bytes, block_b
 @pytest.mark.parametrize("vpad", [(0, 0), (2, 0), (0, 2), (1, 3)])
 def test_strip_padding_matches_im2col(vpad, padding, method):
     """A strip of an image pads only the rows given by vpad (its own edge at the image's top or bottom)."""
-    x, w, b = L._to_cm(rand((2, 3, 9, 11), 1)), rand((4, 3, 5, 5), 2), rand(4, 3)
+    x, w, b = L.to_cm(rand((2, 3, 9, 11), 1)), rand((4, 3, 5, 5), 2), rand(4, 3)
     want, c1 = L.conv_forward_cm(x, w, b, padding, "im2col", vpad=vpad)
     want = want.copy()
     got, c2 = L.conv_forward_cm(x, w, b, padding, method, vpad=vpad)
@@ -311,7 +311,8 @@ def test_kernels_as_plain_python_under_numba_disable_jit():
     script = textwrap.dedent(
         """
         import numpy as np
-        from npsrcnn import layers as L, lesson
+        from npsrcnn import engine as L
+        from npsrcnn import lesson
         rng = np.random.default_rng(0)
         x, w, b = rng.standard_normal((2, 2, 7, 6)), rng.standard_normal((3, 2, 5, 5)), rng.standard_normal(3)
         for method in ("winograd2", "winograd4"):

@@ -16,8 +16,10 @@ two equal. What the engine adds, and where:
 - ``workspace``  :class:`Workspace` (reused buffers) and the chunking that bounds memory.
 - ``parallel``   coarse-grained threads: whole sub-batches or strips per worker, results in task order.
 
-Each Numba kernel has a NumPy ``*_reference`` twin beside it. :mod:`npsrcnn.layers` is the public NCHW
-face of this package; :class:`npsrcnn.model.SRCNN` calls it directly.
+Each Numba kernel has a NumPy ``*_reference`` twin beside it. The public NCHW face is
+:func:`conv2d_forward` / :func:`conv2d_backward`, :func:`relu_forward` / :func:`relu_backward` and
+:func:`mse_loss` (cs231n style: ``op_forward(...) -> (out, cache)``, ``op_backward(dout, cache)``);
+:class:`npsrcnn.model.srcnn.SRCNN` calls the channel-major entry point directly.
 """
 from . import parallel
 from .conv import (METHODS, PADDINGS, STRATEGIES, choose_method, conv2d_backward, conv2d_forward,

@@ -7,7 +7,7 @@ Each is a Numba kernel that touches every value once. Readable twins: :mod:`npsr
 import numpy as np
 from numba import prange
 
-from .._jit import njit, njit_parallel, njit_parallel_sum
+from ..util.jit import njit, njit_parallel, njit_parallel_sum
 from .workspace import lent_empty
 
 REDUCTIONS = ("caffe", "mean", "sum")

@@ -12,8 +12,9 @@ where im2col's ``cols`` would have 800.
 import numpy as np
 from numba import prange
 
-from .._jit import njit_parallel
+from ..util.jit import njit_parallel
 from .unfold import _add_row, _check, _inside, _src, col2im_reference, im2col_reference
+
 
 @njit_parallel
 def _tap_sum_kernel(T, KH, KW, n0, r0, nrows, row_off, col_off, replicate, out):

@@ -31,7 +31,7 @@ How :mod:`npsrcnn.engine.conv` uses them (``K = KH*KW`` taps):
 import numpy as np
 from numba import prange
 
-from .._jit import njit, njit_parallel
+from ..util.jit import njit, njit_parallel
 
 # ----------------------------------------------------------------------------------------------- helpers
 

@@ -33,13 +33,13 @@ Error: the transforms of larger tiles have larger coefficients (F(4x4, 5x5)'s po
 2 in the fourth power), so float32 rounding grows with m; tests/test_winograd.py measures both against
 a float64 reference.
 """
-from fractions import Fraction
 import math
+from fractions import Fraction
 
 import numpy as np
 from numba import prange
 
-from .._jit import njit, njit_parallel
+from ..util.jit import njit, njit_parallel
 from .unfold import _check, _src, col2im_reference, im2col_reference
 
 # Interpolation points, in the order wincnn and Lavin use them: the tile of m outputs and r taps needs

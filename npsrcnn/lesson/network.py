@@ -1,8 +1,8 @@
 """The SRCNN network from the lesson's layers: forward pairs, then the backward calls in reverse.
 
 Walked through in ``docs/backprop/05-the-chain.md``. ``params`` is the dict of
-:class:`npsrcnn.model.SRCNN` (w1 (n1, 1, f1, f1), b1, w2 (n2, n1, f2, f2), b2, w3 (1, n2, f3, f3), b3);
-the engine's :meth:`~npsrcnn.model.SRCNN.loss_and_grads` computes the same, and the tests hold the
+:class:`npsrcnn.model.srcnn.SRCNN` (w1 (n1, 1, f1, f1), b1, w2 (n2, n1, f2, f2), b2, w3 (1, n2, f3, f3), b3);
+the engine's :meth:`~npsrcnn.model.srcnn.SRCNN.loss_and_grads` computes the same, and the tests hold the
 two equal.
 """
 from .conv import conv2d_backward, conv2d_forward
@@ -49,7 +49,7 @@ def srcnn_backward(dout, caches):
 def srcnn_loss_and_grads(params, x, y, reduction="caffe"):
     """Loss of one batch and its gradient wrt every parameter (valid convolutions, as in training).
 
-    x (N, 1, H, W) and y (N, 1, Ho, Wo) as :meth:`npsrcnn.model.SRCNN.loss_and_grads`; returns
+    x (N, 1, H, W) and y (N, 1, Ho, Wo) as :meth:`npsrcnn.model.srcnn.SRCNN.loss_and_grads`; returns
     ``(loss, grads)`` with ``grads`` keyed like ``params``.
     """
     out, caches = srcnn_forward(params, x)  # N, 1, Ho, Wo

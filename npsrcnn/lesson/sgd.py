@@ -1,4 +1,4 @@
-"""SGD with momentum written two ways: Caffe's (the paper's, and :class:`npsrcnn.optim.SGD`'s) and PyTorch's.
+"""SGD with momentum written two ways: Caffe's (the paper's, and :class:`npsrcnn.training.optim.SGD`'s) and PyTorch's.
 
 Walked through in ``docs/backprop/06-sgd-momentum.md``. Both return new arrays ``(w, v)``.
 """

@@ -19,11 +19,12 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from . import engine
-from .engine.pointwise import bias_act_kernel
-from .engine.taps import tap_sum
-from .engine.workspace import block
-from ._cli import UserError, atomic_output
+from .. import engine
+from ..engine.pointwise import bias_act_kernel
+from ..engine.taps import tap_sum
+from ..engine.workspace import block
+from ..util.errors import UserError
+from ..util.files import atomic_output
 
 NAMES = ("w1", "b1", "w2", "b2", "w3", "b3")
 FORMAT = "npsrcnn.SRCNN"
@@ -119,7 +120,7 @@ class SRCNN:
         y : ndarray, shape (N, 1, H - 2*border, W - 2*border)
             The centres of the high-resolution patches (21x21 for 9-1-5).
         reduction : {"caffe", "mean", "sum"}
-            See :func:`npsrcnn.layers.mse_loss`.
+            See :func:`npsrcnn.engine.mse_loss`.
 
         Returns
         -------
@@ -509,3 +510,13 @@ def _check_shapes(arrays, source):
     if any(k % 2 == 0 for k in arch[:3]):
         raise UserError(f"{source}: kernel sizes {arch[:3]} must be odd")
     return arch
+
+def parse_arch(arch):
+    """'9-1-5' -> (9, 1, 5), each odd and positive; UserError otherwise."""
+    try:
+        sizes = tuple(int(k) for k in arch.split("-"))
+    except ValueError:
+        sizes = ()
+    if len(sizes) != 3 or any(k < 1 or k % 2 == 0 for k in sizes):
+        raise UserError(f"--arch {arch!r}: expected three odd filter sizes like 9-1-5")
+    return sizes

@@ -2,7 +2,7 @@
 
 The readable part, :func:`contributions`, is MATLAB's own ``imresize>contributions`` line by line: for
 each output sample, the source indices it reads and their weights. The arithmetic is the separable
-pass of :mod:`npsrcnn.bicubic` (:func:`~npsrcnn.bicubic.resample_axis`, a Numba kernel), with the
+pass of :mod:`npsrcnn.interp.bicubic` (:func:`~npsrcnn.interp.bicubic.resample_axis`, a Numba kernel), with the
 same index mirroring. Each method is MATLAB's kernel and its width in source pixels (``METHODS``):
 'bicubic' Keys a = -0.5 (width 4, the default), 'bilinear' the triangle (width 2), 'nearest' the box
 ``(-0.5 <= x) & (x < 0.5)`` (width 1). Conventions, all MATLAB's:

@@ -21,7 +21,7 @@ def bicubic_image(img, scale):
     -------
     ndarray, shape (scale*H, scale*W[, C]), img's dtype
     """
-    from .resize import imresize
+    from ..interp.resize import imresize
 
     maxval = float(np.iinfo(img.dtype).max)
     x = np.asarray(imresize(img.astype(np.float32) / np.float32(maxval), scale))

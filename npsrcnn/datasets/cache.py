@@ -22,7 +22,8 @@ import json
 import os
 from pathlib import Path
 
-from ._cli import UserError, new_folder
+from ..util.errors import UserError
+from ..util.files import new_folder
 
 FORMAT = 1
 DEFAULT_DIR = Path("data") / "cache"
@@ -35,7 +36,7 @@ def cache_dir(flag=None):
 
 def patch_key(files, scale, input_size, label_size, stride, factors=()):
     """sha256 (hex) of the images' checksums, in order, and every patch-cutting parameter."""
-    from .data import sha256_file
+    from .sets import sha256_file
 
     doc = dict(format=FORMAT, images=[sha256_file(f) for f in files], scale=int(scale), input_size=int(input_size),
                label_size=int(label_size), stride=int(stride))
@@ -58,7 +59,7 @@ def cached_patches(files, scale, input_size, label_size, stride, folder, factors
     files : list of paths, in cutting order
     scale, input_size, label_size, stride : int
     folder : path of the cache (created if missing; removed again if the cutting fails)
-    factors : sequence of float, downscaled copies of each image also cut (:func:`npsrcnn.augment.scaled_copies`)
+    factors : sequence of float, downscaled copies of each image also cut (:func:`npsrcnn.datasets.augment.scaled_copies`)
     key : str, optional, :func:`patch_key` of the same arguments when the caller has it already
     progress : bool, a progress bar over the images while cutting
 
@@ -68,7 +69,7 @@ def cached_patches(files, scale, input_size, label_size, stride, folder, factors
     cut_now : bool, True if this call wrote it
     """
     from .patches import read_info, write_patches
-    from .prepare import cut_patches, patch_attrs
+    from .patches import cut_patches, patch_attrs
 
     key = key or patch_key(files, scale, input_size, label_size, stride, factors)
     path = cache_path(folder, key, scale, input_size, label_size, stride, factors)

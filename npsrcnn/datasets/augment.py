@@ -56,7 +56,7 @@ def scaled_copies(y, factors):
     ------
     ndarray, shape (ceil(f H), ceil(f W)), uint8
     """
-    from .resize import imresize
+    from ..interp.resize import imresize
 
     yield y
     for f in factors:

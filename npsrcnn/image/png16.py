@@ -1,6 +1,6 @@
 """16-bit colour PNG reading and writing, which Pillow does not do (it reduces such files to 8 bits).
 
-Only what :mod:`npsrcnn.imageio` needs: non-interlaced PNGs of bit depth 16 with colour type 2 (RGB),
+Only what :mod:`npsrcnn.image.io` needs: non-interlaced PNGs of bit depth 16 with colour type 2 (RGB),
 4 (gray + alpha) or 6 (RGBA) (and 0, gray, which Pillow reads itself), as in the PNG specification (ISO/IEC 15948): chunks checked by CRC,
 the IDAT stream inflated with zlib, and the five row filters undone by a Numba kernel.
 """
@@ -9,7 +9,7 @@ import zlib
 
 import numpy as np
 
-from ._jit import njit
+from ..util.jit import njit
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CHANNELS = {0: 1, 2: 3, 4: 2, 6: 4}  # colour type -> samples per pixel

@@ -2,7 +2,7 @@
 
 Caffe's update: ``v = momentum * v - lr * g``, then ``w += v`` (no weight decay in SRCNN). The paper's
 recipe (:func:`paper_learning_rates`): lr 1e-4 for w1 and w2, 1e-5 for the biases and the last layer,
-momentum 0.9, batch 128, with the Caffe EuclideanLoss reduction of :func:`npsrcnn.layers.mse_loss`.
+momentum 0.9, batch 128, with the Caffe EuclideanLoss reduction of :func:`npsrcnn.engine.mse_loss`.
 :class:`Adam` is Kingma & Ba (2015) as ``torch.optim.Adam`` computes it. :func:`lr_factor` gives the
 learning-rate schedules (constant, step, cosine, with linear warm-up) as a pure function of the step,
 so a resumed run recomputes the same rates.
@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ._jit import njit
+from ..util.jit import njit
 
 
 def paper_learning_rates(lr=1e-4, ratio=0.1):

@@ -12,7 +12,7 @@ import re
 from importlib import resources
 from pathlib import Path
 
-from ._cli import UserError
+from ..util.errors import UserError
 
 SUFFIXES = (".h5", ".hdf5", ".npz", ".mat")
 
@@ -47,7 +47,7 @@ def load_model(spec, scale=None):
 
     The authors' files carry no scale but their name (``x3.mat``); ours store it.
     """
-    from .model import SRCNN, scale_from_name
+    from .srcnn import scale_from_name, SRCNN
 
     path = resolve(spec)
     if path.is_dir():

@@ -1,7 +1,8 @@
 """Reading and writing images with Pillow, with one clear error for anything that is not a usable image.
 
 Arrays are ``(H, W)`` for grayscale, ``(H, W, 3)`` for RGB and ``(H, W, 4)`` for RGBA, dtype uint8 or
-uint16 as stored (16-bit colour PNGs go through :mod:`npsrcnn.png16`, as Pillow reduces them to 8 bits). Pillow's decompression-bomb limit stays on; truncated files are errors, not
+uint16 as stored (16-bit colour PNGs go through :mod:`npsrcnn.image.png16`, as Pillow reduces them to 8 bits).
+Pillow's decompression-bomb limit stays on; truncated files are errors, not
 silently padded (``ImageFile.LOAD_TRUNCATED_IMAGES`` is left False).
 """
 import contextlib
@@ -11,7 +12,9 @@ import numpy as np
 from PIL import Image
 
 from . import png16
-from ._cli import UserError, atomic_output
+from .color import y_channel
+from ..util.errors import UserError
+from ..util.files import atomic_output
 
 # Pillow mode -> (mode to convert to, numpy dtype)
 _MODES = {
@@ -172,3 +175,10 @@ def write_image(path, img, overwrite=False, quality=95):
     options = dict(quality=int(quality)) if Path(path).suffix.lower() in LOSSY else {}
     with atomic_output(path, overwrite=overwrite) as tmp:
         pil.save(tmp, format=fmt, **options)
+
+def load_y(path):
+    """Read an image and return its uint8 luminance (Y of MATLAB rgb2ycbcr; grayscale as is)."""
+    img = read_image(path)
+    if img.dtype != np.uint8:
+        raise UserError(f"{path}: {img.dtype} pixels; only 8-bit images are supported")
+    return y_channel(img)

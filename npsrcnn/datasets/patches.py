@@ -16,12 +16,16 @@ built, and read back by :func:`iter_batches` one chunk-sized block at a time in 
 order, with a shuffle buffer, so a set larger than memory can be streamed.
 """
 import math
+import sys
 from pathlib import Path
 
 import h5py
 import numpy as np
 
-from ._cli import UserError, atomic_output
+from .. import __version__
+from ..image.io import load_y
+from ..util.errors import UserError
+from ..util.files import atomic_output
 
 INPUT_SIZE = 33  # f_sub in the paper
 LABEL_SIZE = 21  # 33 - 2 * 6, the 9-1-5 network's border
@@ -76,7 +80,7 @@ def degrade(img, scale):
     antialiasing on the way down, as MATLAB does). Each result is kept in img's dtype, as MATLAB
     keeps a single image single.
     """
-    from .resize import imresize
+    from ..interp.resize import imresize
 
     H, W = img.shape[:2]
     if H % scale or W % scale:
@@ -182,7 +186,7 @@ class PatchWriter:
 def write_patches(path, pairs, input_size=INPUT_SIZE, label_size=LABEL_SIZE, attrs=None, overwrite=False):
     """Write an iterable of (data, label) arrays to `path` atomically; returns the patch count.
 
-    Nothing appears at `path` unless every pair was written (see ``npsrcnn._cli.atomic_output``).
+    Nothing appears at `path` unless every pair was written (see ``npsrcnn.util.files.atomic_output``).
     """
     with atomic_output(path, overwrite=overwrite) as tmp:
         with PatchWriter(tmp, input_size, label_size, attrs) as w:
@@ -289,3 +293,36 @@ def iter_batches(path, batch_size, seed=0, shuffle=True, buffer_size=16384, drop
             rest_d, rest_l = (d[full:], l[full:]) if full < len(d) else (None, None)
         if rest_d is not None and not drop_last:
             yield rest_d, rest_l
+
+def cut_patches(files, scale, input_size, label_size, stride, progress=False, factors=()):
+    """Yield (data, label) patch arrays image by image, as :func:`npsrcnn.datasets.patches.extract_patches`.
+
+    With `factors`, each image is followed by its copies downscaled by those factors
+    (:func:`npsrcnn.datasets.augment.scaled_copies`); a copy smaller than one patch is skipped. UserError names
+    the first image that is not 8-bit or is itself smaller than one patch after modcrop. `progress`
+    shows a tqdm bar over the images on stderr.
+    """
+    from .augment import scaled_copies
+
+    if progress:
+        from tqdm import tqdm
+
+        files = tqdm(files, desc="patches", unit="img", file=sys.stderr, leave=False)
+    for path in files:
+        y = load_y(path)
+        H, W = modcrop(y, scale).shape
+        if H < input_size or W < input_size:
+            raise UserError(f"{path}: {H}x{W} after modcrop to scale {scale}, smaller than one"
+                            f" {input_size}x{input_size} patch")
+        for copy in scaled_copies(y, factors):
+            if min(modcrop(copy, scale).shape) >= input_size:
+                yield extract_patches(copy, scale, input_size, label_size, stride)
+
+
+def patch_attrs(files, scale, input_size, label_size, stride, command):
+    """The attributes every patch file records: how it was cut, from which images, by what."""
+    return dict(
+        scale=scale, input_size=input_size, label_size=label_size, stride=stride, images=len(files),
+        files="\n".join(Path(p).name for p in files), generator=f"npsrcnn {__version__} {command}",
+        layout="NCHW float32 in [0, 1]: Y of MATLAB rgb2ycbcr / 255; data = bicubic down+up, label = centre crop",
+    )

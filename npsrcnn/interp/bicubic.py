@@ -34,7 +34,7 @@ pixels of it at x2, x3 and x4).
 """
 import numpy as np
 
-from ._jit import njit
+from ..util.jit import njit
 
 NODES = (-1, 0, 1, 2)  # local coordinates of the 4x4 neighbourhood around the cell [0, 1)^2
 CORNERS = ((0, 0), (1, 0), (0, 1), (1, 1))  # (x, y) of the cell corners, x fastest

@@ -25,17 +25,17 @@ the next:
 - :func:`interp4`: Numba; ``A = CELL_INV @ f`` once per source cell, ``g`` evaluated at every output
   pixel inside that cell (``share_cells=False`` redoes the solve for every output pixel).
 - :func:`interp_separable`: the fast path, a 2-tap filter along rows then along columns, applied by
-  the separable pass of :mod:`npsrcnn.bicubic`.
+  the separable pass of :mod:`npsrcnn.interp.bicubic`.
 
-Coordinate map and borders are those of :mod:`npsrcnn.bicubic` (pixel centres,
+Coordinate map and borders are those of :mod:`npsrcnn.interp.bicubic` (pixel centres,
 ``u = (x + 0.5) / scale - 0.5``; MATLAB's half-sample mirror). On an upscale the two taps reach at
 most one sample past the edge, where the mirror repeats the edge sample (-1 -> 0, H -> H-1). That is
 also what Pillow's clipped and renormalised kernel gives, so Pillow agrees at the border too.
 """
 import numpy as np
 
-from ._jit import njit
-from .bicubic import CORNERS, _cell_runs, _check_grid, kernel_taps, mirror_index, separable, upscale_grid
+from ..util.jit import njit
+from .bicubic import _cell_runs, _check_grid, CORNERS, kernel_taps, mirror_index, separable, upscale_grid
 
 OFFSETS = (0, 1)  # the cell's two samples along each axis, from its top-left corner
 UPSCALE_METHODS = ("separable", "solve4", "naive")
@@ -178,7 +178,7 @@ def interp_separable(img, ys, xs):
 
 
 def upscale(img, factor, method="separable"):
-    """Bilinear twin of :func:`npsrcnn.bicubic.upscale`: same map, border, arguments and output shape.
+    """Bilinear twin of :func:`npsrcnn.interp.bicubic.upscale`: same map, border, arguments and output shape.
 
     ``method``: "separable" (fast path, :func:`interp_separable`, also takes (H, W, C) images),
     "solve4" (:func:`interp4`) or "naive" (:func:`interp_naive`).

@@ -1,20 +1,10 @@
-"""NCHW forward/backward pairs, the public API: the engine's fast ops and the lesson's readable twins.
+"""SRCNN's loss and gradients composed from the engine's public NCHW ops, as a user of the API writes it.
 
-``conv2d_forward/backward``, ``relu_forward/backward`` and ``mse_loss`` run on the engine
-(:mod:`npsrcnn.engine`), cs231n style: ``op_forward(...) -> (out, cache)`` and
-``op_backward(dout, cache) -> gradients in argument order``. The ``*_reference`` functions are the
-lesson's (:mod:`npsrcnn.lesson`), under the names the tests compare the engine against.
-``conv_forward_cm``, ``conv_backward_cm`` and :class:`Workspace` are the engine's channel-major entry
-point, fused with ReLU, which :class:`npsrcnn.model.SRCNN` chains.
+:meth:`npsrcnn.model.srcnn.SRCNN.loss_and_grads` computes the same with reused buffers; this module is
+the proof that the public ops (:mod:`npsrcnn.engine`, cs231n style ``op_forward(...) -> (out, cache)``
+and ``op_backward(dout, cache)``) compose into the network at nearly the model's speed.
 """
-import numpy as np
-
-from . import lesson
-from .engine import (CHUNK_BYTES, PADDINGS, REDUCTIONS, Workspace, conv2d_backward, conv2d_forward,  # noqa: F401
-                     conv_backward_cm, conv_forward_cm, mse_loss, relu_backward, relu_forward)
-from .engine.conv import to_cm as _to_cm  # noqa: F401  (tests switch layouts with it)
-
-relu_reference = lesson.relu_forward  # x -> (max(0, x), mask x > 0)
+from ..engine import conv2d_backward, conv2d_forward, mse_loss, relu_backward, relu_forward
 
 
 def srcnn_loss_and_grads(params, x, y, reduction="caffe", fuse_relu=True):
@@ -24,7 +14,7 @@ def srcnn_loss_and_grads(params, x, y, reduction="caffe", fuse_relu=True):
     backward skips the image's gradient (``need_dx=False``), which nothing uses, and that each ReLU is
     the conv's ``relu=True`` (its bias pass) unless `fuse_relu` is False, which chains
     :func:`relu_forward` / :func:`relu_backward` as separate ops: the same values, two more passes over
-    each activation. :meth:`npsrcnn.model.SRCNN.loss_and_grads` computes the same with reused buffers and
+    each activation. :meth:`npsrcnn.model.srcnn.SRCNN.loss_and_grads` computes the same with reused buffers and
     each sub-batch through all layers on one thread; tests/test_layers.py holds the two equal, and
     ``benchmarks/bench_engine.py --composed`` times this beside it. Each layer's output is a
     channel-major view that the next op takes without a copy, and a batch of more than 32 runs as
@@ -60,19 +50,3 @@ def srcnn_loss_and_grads(params, x, y, reduction="caffe", fuse_relu=True):
         da1 = relu_backward(da1, relu1)
     _, dw1, db1 = conv2d_backward(da1, conv1, need_dx=False)
     return loss, dict(w1=dw1, b1=db1, w2=dw2, b2=db2, w3=dw3, b3=db3)
-
-
-def conv2d_forward_reference(x, w, b, padding="valid"):
-    """The lesson's :func:`~npsrcnn.lesson.conv.conv2d_forward` (im2col and one ``@``), output only."""
-    return lesson.conv2d_forward(x, w, b, padding)[0]
-
-
-def conv2d_backward_reference(dout, x, w, padding="valid"):
-    """The lesson's :func:`~npsrcnn.lesson.conv.conv2d_backward`: (dx, dw, db) at input x, weights w."""
-    _, cache = lesson.conv2d_forward(x, w, np.zeros(w.shape[0], w.dtype), padding)
-    return lesson.conv2d_backward(dout, cache)
-
-
-def mse_reference(pred, target, reduction="caffe"):
-    """The lesson's :func:`~npsrcnn.lesson.loss.mse_loss` in float64: (loss, dpred)."""
-    return lesson.mse_loss(np.asarray(pred, np.float64), np.asarray(target, np.float64), reduction)

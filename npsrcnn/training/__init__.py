@@ -1,0 +1,1 @@
+"""Training the network: optimizers and learning-rate schedules, checkpoints, and the loop over epochs."""
