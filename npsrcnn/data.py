@@ -91,7 +91,7 @@ def _report_verify(summary, args):
     if cats == {"missing"}:
         hint = f"; `{command}` gets them"
     elif "not a file" not in cats:  # fetch replaces a copy that does not verify, but never a link or a folder
-        hint = f"; `{command}` replaces them"
+        hint = f"; `{command}` fetches them again, replacing the copies that do not verify"
     raise UserError(f"{len(failures)} of {len(summary.results)} files do not verify ({_detail(failures)}) "
                     f"in {summary.dest}{hint}")
 

@@ -482,7 +482,7 @@ def test_verify_hint_run_as_printed_replaces_and_gets_the_files(fake, server, tm
     err = capsys.readouterr().err
     assert "Set5: 1 of 5 wrong size: f2.bmp\nSet5: 1 of 5 missing: f3.bmp\n" in err
     command = _printed_command(err)
-    assert err.endswith(f"; `{command}` replaces them\n")
+    assert err.endswith(f"; `{command}` fetches them again, replacing the copies that do not verify\n")
     assert command == f"python -m npsrcnn.data fetch --sets Set5 --dest '{dest}'"  # quoted for the shell
     monkeypatch.setenv("NPSRCNN_FETCH_BASE_URL", server.base_url)
     assert run_printed(command) == 0

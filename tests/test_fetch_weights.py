@@ -98,6 +98,7 @@ def test_weights_from_one_model_folder_points_at_its_parent(ref_weights, tmp_pat
                           f"--from {src} is a folder inside the authors' weights; pass the folder that holds it, "
                           f"--from {ref_weights}")
     assert not (tmp_path / "data").exists()
+    assert _fetch_from(ref_weights, tmp_path / "data") == 0  # the folder it names
 
 
 def test_offline_weights_fetch_leaves_no_folders(tmp_path, capsys):
