@@ -8,13 +8,14 @@ Examples::
     python benchmarks/bench_engine.py --composed --only train --no-torch
     NPSRCNN_CONV_METHOD=im2col python benchmarks/bench_engine.py --only train   # one formulation everywhere
     python benchmarks/bench_engine.py --quick --json        # smoke run: tiny sizes, one round
+    python benchmarks/bench_engine.py --rounds 5 --no-jit --save benchmarks/results/$(date +%F)-bench_engine-2t.json
 
 Workloads:
   train_<arch>   one SGD step on a batch of 128 33x33 patches (valid convs, Caffe loss, momentum SGD):
                  forward + backward + update, in patches/s (higher is better)
   infer_<arch>   one 512x512 image, replicate padding at every layer, in s (lower is better)
   composed_<arch>  (--composed, npsrcnn only) the step composed by hand from the public layer API
-                 (npsrcnn.layers.srcnn_loss_and_grads + the same SGD update), beside train_<arch>;
+                 (npsrcnn.model.composed.srcnn_loss_and_grads + the same SGD update), beside train_<arch>;
                  the ReLUs as conv2d_forward(..., relu=True)
   unfused_<arch>   (--composed) the same with the ReLUs as separate relu_forward / relu_backward ops
 
@@ -26,10 +27,17 @@ the ratio npsrcnn / PyTorch (>1: npsrcnn faster). Thread counts are set in the e
 NumPy, Numba or PyTorch is imported (NUMBA_NUM_THREADS, OMP_, OPENBLAS_, MKL_NUM_THREADS, and
 torch.set_num_threads) and printed. The JIT cost is measured apart: the first calls in a fresh
 process with an empty Numba cache, then with the cache warm.
+
+--save PATH also writes a result file (a new file in an existing folder; benchmarks/results/ holds the
+committed ones, named <date>-bench_engine-<threads>t.json): the command, the date, the machine (CPU
+model, cores, Python, NumPy, Numba, BLAS, PyTorch), the settings, one record per workload with the
+figures of the table, and the JIT cost. The printed output is the same with or without it.
 """
 import argparse
 import json
 import os
+import platform
+import shlex
 import statistics
 import subprocess
 import sys
@@ -64,6 +72,8 @@ def parse_args(argv=None):
     p.add_argument("--quick", action="store_true",
                    help="smoke run: batch 4 of 17x17, 48x48 image, 1 round of 1 repeat, no JIT measurement")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--save", metavar="PATH",
+                   help="also write a result file (JSON: command, date, machine, figures) to this new file")
     p.add_argument("--worker", choices=["npsrcnn", "torch"], help=argparse.SUPPRESS)  # one side, in a subprocess
     a = p.parse_args(argv)
     if a.quick:
@@ -109,9 +119,9 @@ def run_worker(a):
 
 def npsrcnn_side(kind, arch, a, rng):
     sys.path.insert(0, str(REPO))
-    from npsrcnn.layers import srcnn_loss_and_grads
-    from npsrcnn.model import SRCNN
-    from npsrcnn.optim import SGD, paper_learning_rates, train_step
+    from npsrcnn.model.composed import srcnn_loss_and_grads
+    from npsrcnn.model.srcnn import SRCNN
+    from npsrcnn.training.optim import SGD, paper_learning_rates, train_step
 
     model = SRCNN(*ARCHS[arch], seed=0)
     if kind == "infer":
@@ -131,8 +141,8 @@ def torch_side(kind, arch, a, rng):
     from torch.nn import functional as F
 
     sys.path.insert(0, str(REPO))
-    from npsrcnn.model import SRCNN
-    from npsrcnn.optim import paper_learning_rates
+    from npsrcnn.model.srcnn import SRCNN
+    from npsrcnn.training.optim import paper_learning_rates
 
     model = SRCNN(*ARCHS[arch], seed=0)
     p = {k: torch.tensor(v, requires_grad=kind == "train") for k, v in model.params.items()}
@@ -191,8 +201,8 @@ def run_side(side, argv, a):
 JIT_PROBE = """
 import time, numpy as np
 t0 = time.perf_counter()
-from npsrcnn.model import SRCNN
-from npsrcnn.optim import SGD, paper_learning_rates, train_step
+from npsrcnn.model.srcnn import SRCNN
+from npsrcnn.training.optim import SGD, paper_learning_rates, train_step
 t1 = time.perf_counter()
 m = SRCNN(9, 5, 5); o = SGD(m.params, paper_learning_rates())
 x = np.zeros((32, 1, 33, 33), np.float32); y = np.zeros((32, 1, 17, 17), np.float32)
@@ -251,11 +261,105 @@ def print_table(res, config):
             print(k + ": " + ", ".join(f"{n}={v:.2f}" for n, v in res[k].items()))
 
 
+# ------------------------------------------------------------------------------------- the result file
+
+
+def refuse(message):
+    """Bad input: one line on stderr, exit code 2, no traceback."""
+    print(f"bench_engine.py: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def check_save_path(path):
+    """Exit 2 with one line unless `path` is a new file in an existing folder (no overwrite, no symlink)."""
+    path = Path(path)
+    if os.path.lexists(path):
+        refuse(f"--save {path} exists; give a new file name")
+    if not path.parent.is_dir():
+        refuse(f"--save {path}: folder {path.parent} does not exist")
+    return path
+
+
+def command_line(argv):
+    """The command as typed from the repository root, with the method override when one is set."""
+    script = Path(__file__).resolve()
+    script = script.relative_to(REPO) if script.is_relative_to(REPO) else script
+    env = f"NPSRCNN_CONV_METHOD={os.environ['NPSRCNN_CONV_METHOD']} " if "NPSRCNN_CONV_METHOD" in os.environ else ""
+    return env + shlex.join(["python", str(script), *argv])
+
+
+def machine(torch_version):
+    """What the figures depend on: CPU model, logical cores, library versions, the BLAS NumPy calls."""
+    import numba
+
+    cpu = platform.processor() or None
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = [{k: i.get(k) for k in ("internal_api", "version", "architecture", "threading_layer")}
+                for i in threadpool_info() if i.get("user_api") == "blas"]
+    except ImportError:
+        blas = None
+    return dict(platform=platform.platform(), processor=cpu, logical_cores=os.cpu_count(),
+                python=platform.python_version(), numpy=np.__version__, numba=numba.__version__, blas=blas,
+                torch=torch_version)
+
+
+def result_records(res, config):
+    """One record per workload with the figures the table prints (rates for steps, seconds for inference)."""
+    records = []
+    for name, row in res["workloads"].items():
+        infer = name.startswith("infer")
+        rec = dict(workload=name, unit="s" if infer else "patches/s")
+        for side in ("npsrcnn", "torch"):
+            if side in row:
+                t = row[side]["median_s"]
+                rec[side] = t if infer else config["batch"] / t
+                rec[f"{side}_rounds_s"] = row[side]["rounds_s"]
+        if "speedup_vs_torch" in row:
+            rec.update(ratio=row["speedup_vs_torch"], ratio_is="npsrcnn / PyTorch speed (>1: npsrcnn faster)")
+        elif "slowdown_vs_train_step" in row:
+            rec.update(ratio=row["slowdown_vs_train_step"], ratio_is="time of this step / train_step's")
+        records.append(rec)
+    return records
+
+
+def save_result(path, argv, res, config):
+    """Write the result file atomically; refuse (exit 2) if `path` appeared while the benchmark ran."""
+    doc = dict(command=command_line(argv), date=time.strftime("%Y-%m-%d"), machine=machine(config["torch"]),
+               threads=config["threads"], rounds=config["rounds"], repeats=config["repeats"],
+               warmup=config["warmup"], config=config, results=result_records(res, config))
+    doc.update({k: res[k] for k in ("jit_cold_cache", "jit_warm_cache") if k in res})
+    text = json.dumps(doc, indent=1) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600; the permissions open() would give
+        try:
+            os.link(tmp, path)  # all or nothing, and fails if `path` exists by now (a file or a link)
+        except FileExistsError:
+            refuse(f"--save {path} appeared while the benchmark ran; not replaced")
+        except OSError:  # a file system without hard links: exclusive create, which also refuses both
+            with open(path, "x") as f:
+                f.write(text)
+    finally:
+        os.unlink(tmp)
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     a = parse_args(argv)
     if a.worker:
         return run_worker(a)
+    save = check_save_path(a.save) if a.save else None
     import numba
 
     try:
@@ -293,6 +397,8 @@ def main(argv=None):
         print(json.dumps(res, indent=2))
     else:
         print_table(res, config)
+    if save is not None:
+        save_result(save, argv, res, config)
 
 
 if __name__ == "__main__":

@@ -132,3 +132,26 @@ def test_predict_variants_rejects_a_bad_variant():
     p = subprocess.run([sys.executable, str(REPO / "benchmarks" / "predict_variants.py"), "--variants", "16:warm"],
                        capture_output=True, text=True, env=env, timeout=300, cwd=REPO)
     assert p.returncode == 2 and "ROWS:keep or ROWS:fresh" in p.stderr
+
+
+def test_bench_engine_save_writes_a_result_file_and_never_overwrites(tmp_path):
+    """--save writes the command, the date, the machine and one record per workload, the printed table
+    unchanged; an existing file or a missing folder is one line and exit code 2, the file left as it was."""
+    out = tmp_path / "quick.json"
+    args = ("--quick", "--threads", "1", "--no-torch", "--only", "infer", "--arch", "9-1-5")
+    text = run_script("bench_engine.py", *args, "--save", str(out))
+    assert "infer_9-1-5" in text and "save" not in text  # the table as without --save
+    saved = json.loads(out.read_text())
+    assert saved["command"].startswith("python benchmarks/bench_engine.py --quick") and str(out) in saved["command"]
+    assert saved["threads"] == 1 and saved["rounds"] == 1 and saved["date"][:2] == "20"
+    assert saved["machine"]["logical_cores"] >= 1 and saved["machine"]["numpy"] and saved["machine"]["torch"] is None
+    (rec,) = saved["results"]
+    assert rec["workload"] == "infer_9-1-5" and rec["unit"] == "s" and rec["npsrcnn"] > 0 and "torch" not in rec
+    before = out.read_bytes()
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    for path in (out, tmp_path / "missing" / "r.json"):
+        p = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_engine.py"), *args, "--save", str(path)],
+                           capture_output=True, text=True, env=env, timeout=300, cwd=REPO)
+        assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and "--save" in p.stderr, p.stderr
+        assert p.stdout == ""  # refused before measuring anything
+    assert out.read_bytes() == before and sorted(tmp_path.iterdir()) == [out]
