@@ -25,6 +25,7 @@ COMMANDS = {
     "prepare": ("prepare", "cut a folder of images into an HDF5 patch file"),
     "data": ("data", "fetch, verify or list the benchmark sets (T91, Set5, Set14, BSD100)"),
     "convert": ("convert", "turn the authors' .mat or .npz weights into our .h5"),
+    "cache": ("cache", "list or clear the patch cache that training runs share"),
 }
 
 

@@ -56,6 +56,8 @@ def resolve(args):
             f"label size {label_size} does not fit input size {args.input_size}: it must be smaller and"
             " differ by an even number (twice the network's border)"
         )
+    if Path(args.out).suffix.lower() not in (".h5", ".hdf5"):
+        raise UserError(f"--out {args.out}: patch files are HDF5; name it .h5")
     check_output_path(args.out, args.overwrite)
     return list_images(args.images), label_size
 

@@ -29,16 +29,18 @@ Examples::
     npsrcnn train --arch 9-5-5 --scale 2 --train-h5 t91_x2_955.h5
     npsrcnn train --out runs/t91-x3 --resume                  # continue after Ctrl-C or a crash
 """
+import os
 import signal
 import sys
 from pathlib import Path
 
 from . import __version__
-from .training.checkpoint import CHECKPOINT, MODEL, load_checkpoint
-from .training.loop import PLOT, StopFlag, Validator, he_init, make_optimizer, plot_history, run_epochs, write_log
+from .training.checkpoint import CHECKPOINT, MODEL, load_checkpoint, read_run_record
+from .training.loop import LOG, PLOT, StopFlag, Validator, he_init, make_optimizer, plot_history, run_epochs, write_log
 from .util.cli import ArgumentParser, command
 from .util.errors import UserError
-from .util.files import new_folder
+from .datasets.cache import cache_dir, cache_size
+from .util.files import check_can_create, human, new_folder, remove_stale_temps
 from .util.threads import set_threads
 
 PROG = "python -m npsrcnn.train"
@@ -46,10 +48,10 @@ PROG = "python -m npsrcnn.train"
 PHOTOS_TRAIN = ("astronaut.png", "brick.png", "camera.png", "coffee.png", "coins.png", "grass.png",
                 "gravel.png", "hubble_deep_field.jpg", "ihc.png", "motorcycle_left.png", "rocket.jpg")
 PHOTOS_VAL = ("chelsea.png", "moon.png", "motorcycle_right.png")
-# Flags that must match when resuming (the others, like --epochs, may change).
-RESUME_KEYS = ("arch", "n1", "n2", "scale", "batch_size", "lr", "momentum", "loss", "init", "init_from", "seed",
-               "stride", "optimizer", "lr_ratio", "schedule", "warmup", "lr_floor", "augment", "scale_aug",
-               "patch_size", "val_images")
+# Where the data came from, recorded (as absolute paths) so that `--resume --out DIR` needs nothing else.
+SOURCES = ("train_dir", "train_h5", "val_dir", "report_dir")
+# Settings recorded with the run that do not change what it computes: a resumed run may change them.
+FREE_ON_RESUME = ("checkpoint_every",)
 # Named recipes: the defaults of the flags below that are None. docs/training.md measures each lever.
 RECIPES = {
     "paper": dict(arch="9-1-5", epochs=20, batch_size=128, optimizer="sgd", lr=None, lr_ratio=0.1,
@@ -143,7 +145,7 @@ def resolve_data(args):
     held_out, photos = [], False
     if args.train_h5:
         train = ("h5", Path(args.train_h5), f"patch file {args.train_h5}")
-    elif args.train_dir or (root / "T91").is_dir():
+    elif args.train_dir or has_images(root / "T91"):
         folder = Path(args.train_dir) if args.train_dir else root / "T91"
         files = list_images(folder)
         if not args.val_dir and args.val_images > 0:
@@ -171,10 +173,23 @@ def resolve_data(args):
     return train, val, val_words
 
 
+def has_images(folder):
+    """True if `folder` holds an image we can train on (an empty folder, say of a failed fetch, does not)."""
+    from .datasets.patches import IMAGE_SUFFIXES
+
+    return Path(folder).is_dir() and any(p.suffix.lower() in IMAGE_SUFFIXES for p in Path(folder).iterdir())
+
+
 def split_validation(files, n):
-    """(training files, n files held out, evenly spread over the sorted list); UserError if too few remain."""
+    """(training files, n files held out, evenly spread over the sorted list); UserError if too few remain.
+
+    Holding out more than half the folder is refused: it would train on fewer images than it checks.
+    """
     if n >= len(files):
         raise UserError(f"--val-images {n}: the training folder has only {len(files)} images")
+    if 2 * n > len(files):
+        raise UserError(f"--val-images {n} would hold out {n} of the training folder's {len(files)} images and "
+                        f"train on {len(files) - n}; pass --val-images {len(files) // 2} or fewer, or --val-dir")
     held = {round(i * (len(files) - 1) / max(n - 1, 1)) for i in range(n)} if n > 1 else {len(files) // 2}
     return [f for i, f in enumerate(files) if i not in held], [f for i, f in enumerate(files) if i in held]
 
@@ -225,9 +240,68 @@ def resolve_config(args):
                 checkpoint_every=args.checkpoint_every)
 
 
+def given_flags(parser, argv):
+    """The destinations of the flags on the command line itself (not filled in from defaults)."""
+    import argparse
+    import copy
+
+    bare = copy.deepcopy(parser)
+    for action in bare._actions:
+        action.default = argparse.SUPPRESS
+    return set(vars(bare.parse_args(argv)))
+
+
+def _absolute(path):
+    return str(Path(path).resolve()) if path else None
+
+
+def _flag(key):
+    return "--" + key.replace("_", "-")
+
+
+def resumed_args(args, given, out):
+    """`args` with every setting the run in `out` was started with, from its checkpoint's record.
+
+    Flags on the command line that would change what the run computes are refused in one line
+    naming each. ``--epochs`` may extend (or shorten) a run on the constant schedule; on the cosine
+    and step schedules, which are laid out over the whole run, it is refused too.
+    """
+    import argparse
+
+    record = read_run_record(out / CHECKPOINT)
+    saved = dict(record.get("train_config", {}))
+    if "recipe" in saved:
+        saved.setdefault("lr_ratio", 0.1)  # runs begun before --lr-ratio existed used the paper's
+    merged = argparse.Namespace(**vars(args))
+    for k, v in saved.items():
+        if k in vars(merged) and k not in given:
+            setattr(merged, k, v)
+    sources = record.get("sources")
+    if sources is not None:  # runs begun before sources were recorded give their data flags again
+        for k in SOURCES:
+            if k not in given:
+                setattr(merged, k, sources.get(k))
+    cfg = resolve_config(merged)
+    changed = [f"{_flag(k)} {cfg[k]} (the run's: {saved[k]})" for k in saved
+               if k in cfg and k not in FREE_ON_RESUME and k != "epochs" and cfg[k] != saved[k]]
+    if sources is not None:
+        changed += [f"{_flag(k)} {getattr(args, k)} (the run's: {sources.get(k) or 'none'})" for k in SOURCES
+                    if k in given and _absolute(getattr(args, k)) != sources.get(k)]
+    if changed:
+        raise UserError(f"--resume continues the run in {out} as it was started, and {'; '.join(changed)} "
+                        f"would change it: leave {'it' if len(changed) == 1 else 'them'} out, or start a new run "
+                        "in another --out")
+    if "epochs" in saved and cfg["epochs"] != saved["epochs"] and saved.get("schedule", "constant") != "constant":
+        raise UserError(f"--epochs {cfg['epochs']}: the run's {saved['schedule']} learning-rate schedule is laid "
+                        f"out over its {saved['epochs']} epochs; resume without --epochs, or train on in a new run "
+                        f"that starts from its weights (--init-from {out / MODEL})")
+    return merged
+
+
 @command(PROG)
 def main(argv, prog):
-    args = build_parser(prog).parse_args(argv)
+    parser = build_parser(prog)
+    args = parser.parse_args(argv)
     if args.threads is not None:
         if args.threads < 1:
             raise UserError("--threads must be at least 1")
@@ -237,10 +311,21 @@ def main(argv, prog):
     ckpt = out / CHECKPOINT
     if args.resume and not ckpt.is_file():
         raise UserError(f"--resume: no checkpoint in {out}")
+    if args.resume:
+        args = resumed_args(args, given_flags(parser, argv), out)
+        cfg = resolve_config(args)
     if not args.resume and not args.overwrite and (ckpt.exists() or (out / MODEL).exists()):
         raise UserError(f"{out} already holds a run; pass --resume to continue it or --overwrite to start over")
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file, not a folder")
+    ours = [n for n in (LOG, PLOT) if os.path.lexists(out / n)]
+    if ours and not args.overwrite and not ckpt.exists():  # files of our names, but not from a run of ours
+        raise UserError(f"--out {out} holds {' and '.join(ours)} but no run of npsrcnn's; pass --overwrite to "
+                        "replace them, or choose another --out")
+    # Every place this run writes is checked before any work (cutting patches takes minutes).
+    check_can_create(out, "--out")
+    if args.train_h5 is None:
+        check_can_create(cache_dir(args.cache_dir), "patch cache")
     return train(args, cfg, out, prog)
 
 
@@ -256,19 +341,10 @@ def train(args, cfg, out, prog=PROG):
 
     if args.resume:
         model, opt_state, state, saved = load_checkpoint(out / CHECKPOINT)
-        saved_cfg = dict((saved or {}).get("train_config", {}))
-        if "recipe" in saved_cfg:
-            saved_cfg.setdefault("lr_ratio", 0.1)  # runs begun before --lr-ratio existed used the paper's
-        diff = [k for k in RESUME_KEYS if k in saved_cfg and saved_cfg[k] != cfg[k]]
-        if diff:
-            k = diff[0]
-            raise UserError(f"--resume: the run in {out} used {k}={saved_cfg[k]!r}, not {cfg[k]!r}; "
-                            "use the same settings or a new --out")
-        if (saved or {}).get("train_data", words) != words:
+        if "sources" not in (saved or {}) and saved.get("train_data", words) != words:  # a run from before sources
             raise UserError(f"--resume: the run in {out} trained on {saved['train_data']}, not {words}; "
                             "use the same data or a new --out")
-        for stale in out.glob(".*.tmp*"):  # left by a kill -9 during a write (see _cli.atomic_output)
-            stale.unlink()
+        remove_stale_temps(out)  # left by a kill -9 during a write; only files named by util.files.atomic_output
     else:
         saved = None
         model = SRCNN(f1, f2, f3, n1=cfg["n1"], n2=cfg["n2"], seed=cfg["seed"], scale=cfg["scale"])
@@ -300,7 +376,7 @@ def train(args, cfg, out, prog=PROG):
             raise UserError(f"{h5} holds x{int(file_scale)} patches but --scale is {cfg['scale']}")
         origin = ""
     else:
-        from .datasets.cache import cache_dir, cached_patches, patch_key
+        from .datasets.cache import cached_patches, patch_key
 
         key = patch_key(source, cfg["scale"], patch_size, label_size, cfg["stride"], factors)
         if (saved or {}).get("patch_key", key) != key:
@@ -326,7 +402,7 @@ def train(args, cfg, out, prog=PROG):
     if opt_state is not None:
         opt.load_state_dict(opt_state)
     run_config = dict(train_config=cfg, train_data=words, patches=n_patches, validation=val_words,
-                      learning_rates=lrs, npsrcnn=__version__)
+                      learning_rates=lrs, npsrcnn=__version__, sources={k: _absolute(getattr(args, k)) for k in SOURCES})
     if key is not None:
         run_config["patch_key"] = key
     out.mkdir(parents=True, exist_ok=True)  # only now: a run refused above leaves no empty folder
@@ -342,6 +418,9 @@ def train(args, cfg, out, prog=PROG):
     print(f"  patches {patch_size}x{patch_size} -> {label_size}x{label_size}, augmentation: {cfg['augment']}, "
           f"downscaled copies: {cfg['scale_aug']}", file=sys.stderr)
     print(f"  training data: {words}: {n_patches} patches from {h5}{origin}", file=sys.stderr)
+    if kind != "h5":
+        print(f"  patch cache: {folder} ({human(cache_size(folder))}; `npsrcnn cache` lists or clears it)",
+              file=sys.stderr)
     print(f"  validation: {val_words}"
           + (f" (bicubic {validate.bicubic:.2f} dB)" if validate.bicubic is not None else ""), file=sys.stderr)
     print(f"  output: {out}/" + (f", resuming at epoch {state['epoch'] + 1} step {state['step']}" if args.resume else ""),

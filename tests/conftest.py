@@ -4,11 +4,13 @@ The datasets are found through one setting, the environment variable ``NPSRCNN_D
 ``T91/``, ``Set5/``, ``Set14/``, ``BSD100/``), defaulting to ``data/`` in the repository. The authors'
 released weights are found through ``NPSRCNN_REF_WEIGHTS`` (default ``../shared/reference/srcnn_matlab_weights``).
 ``.ci/run`` points both at ``../shared``. Tests that need them skip, saying so, when they are absent.
-Training's patch cache (``NPSRCNN_CACHE``) is a temporary folder shared by the session.
+Training's patch cache (``NPSRCNN_CACHE``) and the user cache (``XDG_CACHE_HOME``) are temporary folders
+shared by the session: the suite never writes into the repository or the user's cache.
 """
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -26,8 +28,31 @@ def ref_weights_dir():
 
 @pytest.fixture(autouse=True)
 def _patch_cache(tmp_path_factory, monkeypatch):
-    """Training runs cut patches into one cache for the whole session, never into the repository's data/cache."""
-    monkeypatch.setenv("NPSRCNN_CACHE", str(tmp_path_factory.getbasetemp() / "patch-cache"))
+    """Training runs cut patches into one cache for the whole session, never into the repository or the
+    user's cache directory (XDG_CACHE_HOME too, for anything that asks platformdirs)."""
+    base = tmp_path_factory.getbasetemp()
+    monkeypatch.setenv("NPSRCNN_CACHE", str(base / "patch-cache"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(base / "xdg-cache"))
+
+
+@pytest.fixture
+def unwritable_dir(tmp_path):
+    """A folder that exists but takes no new file (chmod 555; as root, which ignores that, /sys)."""
+    d = tmp_path / "ro"
+    d.mkdir()
+    d.chmod(0o555)
+    candidates = [d, Path("/sys/kernel"), Path("/sys")]
+    for c in candidates:
+        try:
+            fd, probe = tempfile.mkstemp(dir=c)
+        except OSError:
+            yield c
+            d.chmod(0o755)
+            return
+        os.close(fd)
+        os.unlink(probe)
+    d.chmod(0o755)
+    pytest.skip("no folder here refuses new files (root without a read-only /sys)")
 
 
 @pytest.fixture(scope="session")

@@ -92,4 +92,5 @@ def test_cache_folder_from_flag_env_or_default(monkeypatch, tmp_path):
     assert patchcache.cache_dir() == tmp_path / "env"
     assert patchcache.cache_dir(str(tmp_path / "flag")) == tmp_path / "flag"
     monkeypatch.delenv("NPSRCNN_CACHE")
-    assert str(patchcache.cache_dir()) == "data/cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert patchcache.cache_dir() == tmp_path / "xdg" / "npsrcnn" / "patches"

@@ -115,6 +115,14 @@ def test_prepare_refuses_to_overwrite(tmp_path, images, capsys):
     assert rc == 0 and h5py.is_hdf5(out)
 
 
+def test_prepare_refuses_an_output_that_is_not_hdf5_or_not_writable(tmp_path, images, capsys, unwritable_dir):
+    rc, _, err = _run(capsys, "--images", images, "--scale", 3, "--out", tmp_path / "p.txt")
+    assert_one_line_error(rc, err, "--out " + str(tmp_path / "p.txt") + ": patch files are HDF5; name it .h5")
+    rc, _, err = _run(capsys, "--images", images, "--scale", 3, "--out", unwritable_dir / "p.h5")
+    assert_one_line_error(rc, err, f"output folder {unwritable_dir} is not writable")
+    assert "npsrcnn-tmp" not in err and not (tmp_path / "p.txt").exists()
+
+
 def test_t91_patch_count_is_the_authors(datasets):
     """generate_train.m's windows on T91: 21,884 at x3 (the same grid as ours, image by image)."""
     from npsrcnn.datasets.patches import list_images, modcrop

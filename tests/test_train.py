@@ -5,7 +5,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import h5py
@@ -155,15 +154,15 @@ def test_interrupted_at_many_moments_then_resumed_ends_bit_identical(images, uni
     out = tmp_path / "run"
     args = args_for(images, out, "--epochs", str(EPOCHS), "--checkpoint-every", "2")
     interrupted = 0
-    for spec in fault_schedule(np.random.default_rng(7), n, action):
-        resume = ["--resume"] if (out / "checkpoint.h5").exists() else ["--overwrite"]
-        rc, err = run_with_faults(spec, args + resume)
+    for spec in fault_schedule(np.random.default_rng(7), n, action):  # resumed with nothing but --resume --out
+        argv = ["--resume", "--out", str(out)] if (out / "checkpoint.h5").exists() else args + ["--overwrite"]
+        rc, err = run_with_faults(spec, argv)
         assert rc in (0, expected_rc), f"{spec}: rc {rc}\n{err}"
         assert "Traceback" not in err, err
         interrupted += rc == expected_rc
         assert_run_folder_consistent(out)
     assert interrupted >= min(20, n)  # the moments were reached: at least 20 kills (8 Ctrl-Cs) really happened
-    p = run_cli(args + ["--resume"])
+    p = run_cli(["--resume", "--out", str(out), "--no-progress"])
     assert p.wait(timeout=240) == 0, p.stderr.read()
     assert not list(out.glob(".*.tmp*"))  # temporary files left by the kills are cleaned up
     assert_same_run(uninterrupted, out)
@@ -254,11 +253,12 @@ def test_existing_run_is_not_touched_without_resume_or_overwrite(images, tmp_pat
     assert "already holds a run" in capsys.readouterr().err
     assert {f.name: f.read_bytes() for f in out.iterdir()} == before
     assert train_cli.main(args_for(images, out, "--epochs", "1", "--resume", "--arch", "9-5-5")) == 2
-    assert "used arch='9-1-5'" in capsys.readouterr().err
+    assert "--arch 9-5-5 (the run's: 9-1-5) would change it" in capsys.readouterr().err
     assert {f.name: f.read_bytes() for f in out.iterdir()} == before
     other = ["--train-dir", str(images / "val"), "--val-dir", str(images / "val"), "--out", str(out)]
     assert train_cli.main(other + ["--epochs", "2", "--resume", "--batch-size", "16", "--no-progress"]) == 2
-    assert "trained on images in" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"--train-dir {images / 'val'} (the run's: {(images / 'train').resolve()})" in err, err
     assert {f.name: f.read_bytes() for f in out.iterdir()} == before
 
 
@@ -363,13 +363,18 @@ def test_progress_bar_shows_the_whole_runs_eta(images, tmp_path, capsys):
     assert train_cli.main(argv) == 0
     err = capsys.readouterr().err
     assert "train: recipe paper, 9-1-5 x3, 2 epochs of" in err and "epoch 2/2" in err
-    assert len(re.findall(r"run_eta=\d\d:\d\d", err)) >= 2 * (STEPS - 1)  # one per step but the first
+    etas = re.findall(r"run_eta=([^,\]]+)", err)
+    shown = [e != "?" for e in etas]
+    k = shown.index(True)  # the first frame with an ETA: none before ETA_SKIP + ETA_MIN steps were done
+    assert k >= loop.ETA_SKIP + loop.ETA_MIN - 1 and all(shown[k:]), etas
+    assert all(re.fullmatch(r"\d\d:\d\d", e) for e in etas[k:]), etas
 
 
 def test_run_eta_extrapolates_this_processs_pace():
     assert loop.run_eta((100.0, 40), 40, 100, now=130.0) == "?"  # no step yet
+    assert loop.run_eta((100.0, 40), 40 + loop.ETA_MIN - 1, 100, now=130.0) == "?"  # too few to mean anything
     assert loop.run_eta((100.0, 40), 50, 100, now=110.0) == "00:50"  # 1 s a step, 50 to go
-    assert loop.run_eta((0.0, 0), 1, 7201, now=1.5) == "3:00:00"
+    assert loop.run_eta((0.0, 0), 6, 7206, now=9.0) == "3:00:00"
 
 
 def test_he_init_scales_with_fan_in():
@@ -409,9 +414,10 @@ def test_fast_recipe_killed_and_resumed_is_bit_identical(images, tmp_path):
     p = run_cli(args_for(images, ref, *args))
     assert p.wait(timeout=240) == 0, p.stderr.read()
     for spec in ("step:5:kill", "validate:2:kill"):
-        rc, err = run_with_faults(spec, args_for(images, cut, *args, *(["--resume"] if cut.exists() else [])))
+        argv = ["--resume", "--out", str(cut)] if cut.exists() else args_for(images, cut, *args)
+        rc, err = run_with_faults(spec, argv)
         assert rc == -signal.SIGKILL, err
-    p = run_cli(args_for(images, cut, *args, "--resume"))
+    p = run_cli(["--resume", "--out", str(cut), "--no-progress"])
     assert p.wait(timeout=240) == 0, p.stderr.read()
     assert_same_run(ref, cut)
 
@@ -446,25 +452,27 @@ def test_resume_refuses_another_optimizer(images, tmp_path, capsys):
     assert train_cli.main(args_for(images, out, "--epochs", "1")) == 0
     capsys.readouterr()
     assert train_cli.main(args_for(images, out, "--epochs", "2", "--resume", "--optimizer", "adam")) == 2
-    assert "used optimizer='sgd', not 'adam'" in capsys.readouterr().err
-    assert train_cli.main(args_for(images, out, "--epochs", "2", "--resume", "--lr-ratio", "1")) == 2
-    assert "used lr_ratio=0.1, not 1.0" in capsys.readouterr().err
+    assert "--optimizer adam (the run's: sgd) would change it" in capsys.readouterr().err
+    assert train_cli.main(args_for(images, out, "--epochs", "2", "--resume", "--lr-ratio", "1", "--seed", "3")) == 2
+    assert "--lr-ratio 1.0 (the run's: 0.1); --seed 3 (the run's: 0) would change it: leave them out" in \
+        capsys.readouterr().err
 
 
 def test_a_run_from_before_lr_ratio_resumes_with_the_paper_ratio(images, tmp_path, capsys):
-    """Checkpoints written before --lr-ratio existed trained with 0.1: resuming one under the fast
-    recipe's new default (1) is refused as another setting, and --lr-ratio 0.1 continues it."""
+    """Checkpoints written before --lr-ratio existed trained with 0.1: `--resume` continues one at 0.1,
+    not at the fast recipe's new default (1), and --lr-ratio 1 is refused as another setting."""
     out = tmp_path / "run"
-    argv = ["--recipe", "fast", "--arch", "9-1-5", "--scale-aug", "none", "--lr-ratio", "0.1"]
-    assert train_cli.main(args_for(images, out, *argv, "--epochs", "1")) == 0
+    argv = ["--recipe", "fast", "--arch", "9-1-5", "--scale-aug", "none", "--lr-ratio", "0.1", "--epochs", "1"]
+    assert train_cli.main(args_for(images, out, *argv)) == 0
     with h5py.File(out / "checkpoint.h5", "r+") as f:
         cfg = json.loads(f.attrs["config"])
         del cfg["train_config"]["lr_ratio"]
         f.attrs["config"] = json.dumps(cfg)
     capsys.readouterr()
-    assert train_cli.main(args_for(images, out, *argv[:-2], "--epochs", "2", "--resume")) == 2
-    assert "used lr_ratio=0.1, not 1.0" in capsys.readouterr().err
-    assert train_cli.main(args_for(images, out, *argv, "--epochs", "2", "--resume")) == 0
+    assert train_cli.main(["--out", str(out), "--resume", "--lr-ratio", "1"]) == 2
+    assert "--lr-ratio 1.0 (the run's: 0.1)" in capsys.readouterr().err
+    assert train_cli.main(["--out", str(out), "--resume", "--no-progress"]) == 0
+    assert "learning rates: w1 0.001, b1 0.0001," in capsys.readouterr().err
 
 
 def test_lr_ratio_sets_the_rate_of_the_biases_and_last_layer(images, tmp_path, capsys):
@@ -508,3 +516,142 @@ def test_one_and_two_threads_train_the_same_network_bit_for_bit(images, tmp_path
     assert all(np.array_equal(a[k], b[k]) for k in a)
     losses = [[r[2] for r in epoch_records(out)] for out in outs]  # (epoch, step, loss, val_psnr)
     assert losses[0] == losses[1] and len(losses[0]) == 2
+
+
+@pytest.mark.parametrize("recipe", ["paper", "fast"])
+def test_the_printed_continue_command_works_as_printed(images, tmp_path, recipe):
+    """Ctrl-C prints how to continue; that command, run as printed by a shell, ends the run bit-identical
+    to an uninterrupted one, with every setting (recipe, epochs, schedule, data) from the run's record."""
+    args = ["--recipe", recipe, "--arch", "9-1-5", "--epochs", "3", "--scale-aug", "none", "--checkpoint-every", "4"]
+    ref, cut = tmp_path / "ref", tmp_path / "cut dir"  # a space: the printed path must be quoted
+    p = run_cli(args_for(images, ref, *args))
+    assert p.wait(timeout=240) == 0, p.stderr.read()
+    rc, err = run_with_faults("step:8:int", args_for(images, cut, *args))
+    assert rc == 130, err
+    (line,) = [e for e in err.splitlines() if "continue with: " in e]
+    printed = line.split("continue with: ", 1)[1]
+    assert printed.startswith("python -m npsrcnn.train --resume --out ")
+    env = dict(os.environ, NUMBA_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2", OMP_NUM_THREADS="2",
+               PYTHONPATH=str(REPO), PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    done = subprocess.run(["bash", "-c", printed], cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    assert f"recipe {recipe}, 9-1-5 x3, 3 epochs" in done.stderr
+    assert_same_run(ref, cut)
+    assert (cut / "training.png").is_file()
+
+
+def test_resume_keeps_the_runs_epochs_and_refuses_flags_that_would_change_it(images, tmp_path, capsys):
+    """`--recipe fast --resume` is the run as started (not 40 epochs); --epochs on a cosine schedule, which
+    is laid out over the whole run, is refused; on the constant schedule it extends the run."""
+    out = tmp_path / "run"
+    fast = ["--recipe", "fast", "--scale-aug", "none", "--epochs", "1"]
+    assert train_cli.main(args_for(images, out, *fast)) == 0
+    capsys.readouterr()
+    assert train_cli.main(["--recipe", "fast", "--resume", "--out", str(out), "--no-progress"]) == 0
+    assert "recipe fast, 9-1-5 x3, 1 epoch of" in capsys.readouterr().err
+    assert train_cli.main(["--resume", "--out", str(out), "--epochs", "3"]) == 2
+    err = capsys.readouterr().err
+    assert_one_line_error(2, err, "--epochs 3: the run's cosine learning-rate schedule is laid out over its 1 epochs")
+    assert f"--init-from {out / 'model.h5'}" in err
+    paper = tmp_path / "paper"
+    assert train_cli.main(args_for(images, paper, "--epochs", "1")) == 0
+    assert train_cli.main(["--resume", "--out", str(paper), "--epochs", "2", "--no-progress"]) == 0
+    assert [r["epoch"] for r in map(json.loads, (paper / "log.jsonl").read_text().splitlines())] == [1, 2]
+
+
+def test_an_empty_t91_folder_is_like_none(images, tmp_path, monkeypatch):
+    """A failed fetch leaves data/T91 empty: training then uses the offline photos, as with no folder."""
+    pytest.importorskip("skimage")
+    (tmp_path / "T91").mkdir()
+    monkeypatch.setenv("NPSRCNN_DATA", str(tmp_path))
+    args = train_cli.build_parser().parse_args(["--out", str(tmp_path / "run"), "--val-images", "0"])
+    (kind, files, words), val, _ = train_cli.resolve_data(args)
+    assert kind == "images" and "scikit-image sample photos" in words and len(val) == 3  # the photos held out
+    Image.fromarray(np.zeros((40, 40), np.uint8)).save(tmp_path / "T91" / "a.png")
+    assert "T91 from" in train_cli.resolve_data(args)[0][2]
+
+
+def test_validation_may_not_take_most_of_a_small_folder(images, tmp_path, capsys):
+    argv = ["--train-dir", str(images / "train"), "--val-images", "3", "--out", str(tmp_path / "run"), "--no-progress"]
+    assert train_cli.main(argv) == 2
+    assert_one_line_error(2, capsys.readouterr().err, "--val-images 3 would hold out 3 of the training folder's 4 "
+                                                      "images and train on 1; pass --val-images 2 or fewer")
+
+
+def test_a_folder_of_someone_elses_log_is_not_overwritten(images, tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "log.jsonl").write_text("my notes\n")
+    (out / "training.png").write_bytes(b"my picture")
+    assert train_cli.main(args_for(images, out, "--epochs", "1")) == 2
+    assert_one_line_error(2, capsys.readouterr().err, "holds log.jsonl and training.png but no run of npsrcnn's")
+    assert (out / "log.jsonl").read_text() == "my notes\n" and (out / "training.png").read_bytes() == b"my picture"
+    assert train_cli.main(args_for(images, out, "--epochs", "1", "--overwrite")) == 0
+    assert (out / "log.jsonl").read_text() != "my notes\n"
+
+
+def test_resume_removes_only_its_own_temporary_files(images, tmp_path):
+    out = tmp_path / "run"
+    assert train_cli.main(args_for(images, out, "--epochs", "1")) == 0
+    ours = out / ".checkpoint.h5.npsrcnn-tmp-abc123.h5"
+    ours.write_bytes(b"left by a kill -9")
+    theirs = out / ".draft.tmp.txt"
+    theirs.write_text("a user's file")
+    assert train_cli.main(["--resume", "--out", str(out), "--epochs", "2", "--no-progress"]) == 0
+    assert not ours.exists() and theirs.read_text() == "a user's file"
+
+
+def test_unwritable_outputs_are_refused_before_any_work(images, tmp_path, capsys, unwritable_dir, monkeypatch):
+    """Nothing is cut or trained when the run folder or the cache cannot be written; the message names
+    the user's path."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("NPSRCNN_CACHE", str(cache))
+    assert train_cli.main(args_for(images, unwritable_dir / "run", "--epochs", "1")) == 2
+    assert_one_line_error(2, capsys.readouterr().err, f"--out {unwritable_dir / 'run'}: its parent {unwritable_dir}")
+    assert not cache.exists()
+    argv = args_for(images, tmp_path / "run", "--epochs", "1", "--cache-dir", str(unwritable_dir / "c"))
+    assert train_cli.main(argv) == 2
+    assert_one_line_error(2, capsys.readouterr().err, "patch cache")
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_header_names_the_cache_and_its_size(images, tmp_path, capsys):
+    assert train_cli.main(args_for(images, tmp_path / "run", "--epochs", "1")) == 0
+    err = capsys.readouterr().err
+    folder = os.environ["NPSRCNN_CACHE"]
+    assert re.search(rf"  patch cache: {re.escape(folder)} \(\d+\.\d [kM]B; `npsrcnn cache` lists or clears it\)", err), err
+
+
+def test_a_training_run_leaves_the_repository_as_it_was(images, tmp_path):
+    """Run from the repository with the default cache (in the user's cache directory): nothing appears in
+    the checkout, ignored files included, and the patches land in the cache directory."""
+    git = ["git", "-C", str(REPO), "status", "--porcelain", "--ignored"]
+    try:
+        before = subprocess.run(git, capture_output=True, text=True, timeout=60)
+    except FileNotFoundError:
+        pytest.skip("git is not installed")
+    if before.returncode != 0:
+        pytest.skip("not a git checkout")
+    env = {k: v for k, v in os.environ.items() if k != "NPSRCNN_CACHE"}
+    env.update(XDG_CACHE_HOME=str(tmp_path / "xdg"), NUMBA_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2", OMP_NUM_THREADS="2")
+    p = subprocess.run([sys.executable, "-m", "npsrcnn.train", *args_for(images, tmp_path / "run", "--epochs", "1")],
+                       cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
+    assert p.returncode == 0, p.stderr
+    assert subprocess.run(git, capture_output=True, text=True, timeout=60).stdout == before.stdout
+    assert list((tmp_path / "xdg" / "npsrcnn" / "patches").glob("patches-*.h5"))
+
+
+def test_an_interrupted_run_has_its_plot_and_one_epoch_has_whole_ticks(images, tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "run"
+    rc, err = run_with_faults(f"step:{STEPS + 2}:int", args_for(images, out, "--epochs", "3"))
+    assert rc == 130 and (out / "training.png").is_file(), err  # written with epoch 1's checkpoint
+    import matplotlib.pyplot as plt
+
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)
+    history = [dict(epoch=1, loss=0.5, val_psnr=30.0)]
+    assert loop.plot_history(tmp_path / "one.png", history, 29.0)
+    for ax in figures[0].axes:
+        ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+        assert ticks == [1.0], ticks

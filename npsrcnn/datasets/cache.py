@@ -11,8 +11,9 @@ lives in one cache folder under a name that ends in its key, the sha256 of
 so a run with the same images and parameters, in any run folder, finds the file and skips the
 cutting, and a changed image or parameter can never pick up stale patches.
 
-Where: ``train --cache-dir DIR``, else ``$NPSRCNN_CACHE``, else ``data/cache`` (relative to the working
-directory, like ``runs/``). Files are named ``patches-x3-33-21-s14-<first 16 hex digits of the key>.h5``
+Where: ``train --cache-dir DIR``, else ``$NPSRCNN_CACHE``, else ``patches/`` in the user's cache
+directory (platformdirs' ``user_cache_dir``: ``~/.cache/npsrcnn/patches`` on Linux), one folder for
+every run from any working directory. ``npsrcnn cache`` lists it and clears it. Files are named ``patches-x3-33-21-s14-<first 16 hex digits of the key>.h5``
 and written atomically (temporary file, fsync, rename): a reader, a concurrent run or a ``kill -9``
 sees the whole file or none. Deleting the folder while no run trains from it is safe; it only costs
 cutting again.
@@ -26,12 +27,50 @@ from ..util.errors import UserError
 from ..util.files import new_folder
 
 FORMAT = 1
-DEFAULT_DIR = Path("data") / "cache"
+PATTERN = "patches-*.h5"  # the files this module writes; the only ones it lists or deletes
+
+
+def default_dir():
+    """``patches/`` in the user's cache directory (``~/.cache/npsrcnn/patches`` on Linux)."""
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("npsrcnn", appauthor=False)) / "patches"
 
 
 def cache_dir(flag=None):
-    """The cache folder: `flag` (``--cache-dir``), else ``$NPSRCNN_CACHE``, else ``data/cache``."""
-    return Path(flag or os.environ.get("NPSRCNN_CACHE") or DEFAULT_DIR)
+    """The cache folder: `flag` (``--cache-dir``), else ``$NPSRCNN_CACHE``, else :func:`default_dir`."""
+    return Path(flag or os.environ.get("NPSRCNN_CACHE") or default_dir())
+
+
+def cached_files(folder):
+    """The patch files in `folder`, sorted by name (none if it does not exist)."""
+    folder = Path(folder)
+    return sorted(p for p in folder.glob(PATTERN) if p.is_file() and not p.is_symlink()) if folder.is_dir() else []
+
+
+def cache_size(folder):
+    """Bytes held by the patch files in `folder`."""
+    return sum(p.stat().st_size for p in cached_files(folder))
+
+
+def clear(folder):
+    """Delete the patch files in `folder` (and our temporary files there); return (files, bytes) removed.
+
+    Nothing else is touched: a file of another name stays, and so does the folder when it is not empty.
+    """
+    from ..util.files import remove_stale_temps
+
+    files = cached_files(folder)
+    size = sum(p.stat().st_size for p in files)
+    for p in files:
+        p.unlink()
+    if Path(folder).is_dir():
+        remove_stale_temps(folder)
+        try:
+            Path(folder).rmdir()
+        except OSError:  # holds something that is not ours
+            pass
+    return len(files), size
 
 
 def patch_key(files, scale, input_size, label_size, stride, factors=()):
@@ -68,8 +107,7 @@ def cached_patches(files, scale, input_size, label_size, stride, folder, factors
     path : Path of the patch file
     cut_now : bool, True if this call wrote it
     """
-    from .patches import read_info, write_patches
-    from .patches import cut_patches, patch_attrs
+    from .patches import cut_patches, patch_attrs, read_info, write_patches
 
     key = key or patch_key(files, scale, input_size, label_size, stride, factors)
     path = cache_path(folder, key, scale, input_size, label_size, stride, factors)

@@ -62,3 +62,16 @@ def saved_step(path):
             return json.loads(f.attrs["progress"])["step"]
     except (OSError, KeyError, ValueError):
         return "?"
+
+
+def read_run_record(path):
+    """The run's record (its settings, data sources, ...) from a checkpoint, without loading the weights."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            if "progress" not in f.attrs:
+                raise UserError(f"{path}: a model file, not a training checkpoint")
+            return json.loads(f.attrs.get("config", "{}")) or {}
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path}: unreadable checkpoint ({exc})") from None

@@ -1,5 +1,6 @@
 """The training loop: initialisation, the epochs with checkpoints and validation, the log and its plot."""
 import json
+import shlex
 import sys
 import time
 
@@ -8,6 +9,9 @@ from ..util.files import atomic_output
 from .checkpoint import CHECKPOINT, first_nonfinite, save_checkpoint, saved_step
 
 LOG, PLOT = "log.jsonl", "training.png"  # one line per epoch; the curves
+# The run's ETA: the pace of this process's steps after its first ETA_SKIP (JIT compilation, the first
+# reads of the patch file), shown once ETA_MIN steps were measured; before that the bar shows "?".
+ETA_SKIP, ETA_MIN = 2, 5
 
 
 def he_init(params, seed):
@@ -71,6 +75,11 @@ def plot_history(path, history, bicubic):
         b.axhline(bicubic, color="gray", ls="--", label=f"bicubic {bicubic:.2f} dB")
     b.set(xlabel="epoch", ylabel="Y PSNR (dB)", title="validation")
     b.legend()
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in (a, b):  # whole epochs only, and room around a run of one
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+        ax.set_xlim(min(ep, default=1) - 0.5, max(ep, default=1) + 0.5)
     fig.tight_layout()
     with atomic_output(path) as tmp:
         fig.savefig(tmp, dpi=100, format="png")
@@ -116,7 +125,8 @@ def run_epochs(model, opt, cfg, state, h5, steps_per_epoch, validators, out, run
     def checkpoint():
         save_checkpoint(ckpt, model, opt, state, run_config)
 
-    started = (time.perf_counter(), state["step"])  # the pace of this process's steps gives the run's ETA
+    first = state["step"]
+    started = (time.perf_counter(), first)  # reset after ETA_SKIP steps: the pace they set is the ETA's
     while state["epoch"] < cfg["epochs"]:
         epoch = state["epoch"]
         batches = iter_batches(h5, bs, seed=cfg["seed"] * 100003 + epoch, drop_last=True)
@@ -161,6 +171,8 @@ def run_epochs(model, opt, cfg, state, h5, steps_per_epoch, validators, out, run
             state["batch"] += 1
             losses.append(float(loss))
             n_done += 1
+            if state["step"] - first == ETA_SKIP:
+                started = (time.perf_counter(), state["step"])
             if bar:
                 bar.set_postfix(run_eta=run_eta(started, state["step"], cfg["epochs"] * steps_per_epoch),
                                 loss=f"{np.mean(losses[-50:]):.4f}", patches_s=f"{n_done * bs / seconds:.0f}")
@@ -171,7 +183,7 @@ def run_epochs(model, opt, cfg, state, h5, steps_per_epoch, validators, out, run
                 if bar:
                     bar.close()
                 print(f"{prog}: interrupted at step {state['step']}; checkpoint saved to {ckpt}; "
-                      f"continue with --resume --out {out}", file=sys.stderr)
+                      f"continue with: {prog} --resume --out {shlex.quote(str(out))}", file=sys.stderr)
                 return 130
         if bar:
             bar.close()
@@ -185,6 +197,7 @@ def run_epochs(model, opt, cfg, state, h5, steps_per_epoch, validators, out, run
         state["epoch"], state["batch"], state["epoch_losses"] = epoch + 1, 0, []
         checkpoint()
         write_log(out, state["history"])
+        plot_history(out / PLOT, state["history"], validate.bicubic)  # an interrupted run has its curves too
         line = f"epoch {epoch + 1}/{cfg['epochs']}: loss {rec['loss']:.5f}"
         if rec["patches_per_s"]:
             line += f", {rec['patches_per_s']:.0f} patches/s"
@@ -199,13 +212,14 @@ def run_epochs(model, opt, cfg, state, h5, steps_per_epoch, validators, out, run
 def run_eta(started, step, total, now=None):
     """Time left for the whole run (all epochs), as tqdm prints times, at the pace since `started`.
 
-    `started` is (time.perf_counter(), step) when this process began; `step` the steps done so far of
-    `total`. Wall clock, so checkpoints and, after the first epoch, validation count too.
+    `started` is (time.perf_counter(), step) at the start of the measured steps; `step` the steps done so
+    far of `total`. "?" until :data:`ETA_MIN` steps were measured. Wall clock, so checkpoints and, after
+    the first epoch, validation count too.
     """
     from tqdm import tqdm
 
     t0, s0 = started
-    if step <= s0:
+    if step - s0 < ETA_MIN:
         return "?"
     now = time.perf_counter() if now is None else now
     return tqdm.format_interval((now - t0) / (step - s0) * (total - step))

@@ -1,26 +1,81 @@
 """Writing files safely: outputs checked before any work, atomic writes, folders removed on failure.
 
-Files are written through :func:`atomic_output`, so an interrupted write never leaves a half-written
-file where the user's file was, and an existing file is never replaced without ``--overwrite``.
+Every output is checked before the work that makes it (:func:`check_output_path`,
+:func:`check_writable_folder`): its folder exists and takes a new file, and an existing file is
+never replaced without ``--overwrite``, nor one that is not a regular file (a symlink, a device, a
+FIFO) even with it. Files are then written through :func:`atomic_output`: a temporary file beside the
+target, fsynced and renamed onto it, so an interrupted write never leaves a half-written file where
+the user's file was. Temporary names carry :data:`TEMP_MARK`, which only we write, so cleaning up
+after a ``kill -9`` (:func:`remove_stale_temps`) can never delete a file of the user's.
 """
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
 from .errors import UserError
 
+TEMP_MARK = ".npsrcnn-tmp-"  # in every temporary file name we make: ".<name>.npsrcnn-tmp-<random><suffix>"
+
+
+def _regular_or_absent(path):
+    """UserError if `path` exists as anything but a regular file (checked without following links)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(st.st_mode):
+        raise UserError(f"output {path} is a directory")
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
+        raise UserError(f"output {path} is {kind}; refusing to replace it (remove it, or choose another name)")
+
+
+def check_writable_folder(folder, what="output folder"):
+    """UserError unless `folder` exists and a new file can be created in it (tried, then removed).
+
+    Permission bits do not tell (root, read-only mounts, ACLs), so this creates and removes one of our
+    temporary files: the same operation :func:`atomic_output` will do later.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError(f"{what} {folder} does not exist" if not folder.exists() else f"{what} {folder} is not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".probe{TEMP_MARK}", dir=folder)
+    except OSError as exc:
+        raise UserError(f"{what} {folder} is not writable ({exc.strerror})") from None
+    os.close(fd)
+    os.unlink(probe)
+    return folder
+
+
+def check_can_create(folder, what="output folder"):
+    """UserError unless `folder` exists and is writable, or its nearest existing parent is (it can be made)."""
+    folder = Path(folder)
+    existing = next(p for p in (folder, *folder.parents) if os.path.lexists(p) or p == p.parent)
+    if existing != folder and not existing.is_dir():
+        raise UserError(f"{what} {folder}: {existing} is not a folder")
+    check_writable_folder(existing, what if existing == folder else f"{what} {folder}: its parent")
+    return folder
+
 
 def check_output_path(path, overwrite=False):
-    """Raise UserError unless `path` may be written: its folder exists and it is new or `overwrite`."""
+    """Raise UserError unless `path` may be written: its folder exists and takes a new file, and `path`
+    is new, or a regular file and `overwrite`."""
     path = Path(path)
-    if path.is_dir():
-        raise UserError(f"output {path} is a directory")
-    if path.exists() and not overwrite:
+    _regular_or_absent(path)
+    if os.path.lexists(path) and not overwrite:
         raise UserError(f"output {path} exists; pass --overwrite to replace it")
-    if not path.parent.exists():
-        raise UserError(f"output folder {path.parent} does not exist")
+    check_writable_folder(path.parent)
     return path
+
+
+def remove_stale_temps(folder):
+    """Delete the temporary files we left in `folder` (a ``kill -9`` during a write); nothing else."""
+    for stale in Path(folder).glob(f".*{TEMP_MARK}*"):
+        if stale.is_file() and not stale.is_symlink():
+            stale.unlink()
 
 
 def fsync_dir(folder):
@@ -49,24 +104,49 @@ def atomic_output(path, overwrite=True):
     The temporary name keeps the suffix, so writers that infer the format from it (Pillow, h5py)
     work. On any exception (including KeyboardInterrupt) the temporary file is removed and `path`
     is left exactly as it was. ``os.replace`` is atomic on POSIX: a reader (or a ``kill -9``) sees
-    either the old file or the new one, never a mix.
+    either the old file or the new one, never a mix. Without `overwrite` the file is linked into
+    place only if nothing appeared there meanwhile (another run writing the same output); with it,
+    only a regular file is replaced. Errors name `path`, never the temporary file.
     """
     path = Path(path)
     if not overwrite:
         check_output_path(path, overwrite=False)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARK}", suffix=path.suffix, dir=path.parent)
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror}") from None
     os.close(fd)
     tmp = Path(tmp)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the permissions open() would
     try:
-        yield tmp
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        try:
+            yield tmp
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            _place(tmp, path, overwrite)
+        except OSError as exc:
+            if exc.filename is None or str(exc.filename) == str(tmp):  # say it of the user's file, not ours
+                raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+            raise
         fsync_dir(path.parent)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _place(tmp, path, overwrite):
+    if overwrite:
+        _regular_or_absent(path)
+        os.replace(tmp, path)
+        return
+    try:
+        os.link(tmp, path)  # fails if `path` appeared since the check: never clobber it
+    except FileExistsError:
+        raise UserError(f"output {path} appeared while this command ran; pass --overwrite to replace it") from None
+    except OSError:  # a filesystem without hard links: check once more, then rename
+        if os.path.lexists(path):
+            raise UserError(f"output {path} appeared while this command ran; pass --overwrite to replace it") from None
+        os.replace(tmp, path)
 
 
 @contextlib.contextmanager
@@ -88,3 +168,11 @@ def new_folder(path):
             except OSError:  # not empty (another process wrote there) or already gone
                 break
         raise
+
+
+def human(n):
+    """A size in bytes as people read it: 317.2 MB (powers of 1000, as ``du --si``)."""
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
