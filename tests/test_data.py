@@ -490,6 +490,37 @@ def test_verify_hint_run_as_printed_replaces_and_gets_the_files(fake, server, tm
     assert data.main(["verify", "--sets", "Set5", "--dest", str(dest)]) == 0
 
 
+def test_an_interrupted_first_fetch_leaves_no_folder(fake, tmp_path):
+    entries, files = fake
+    (tmp_path / "src" / "Set5").mkdir(parents=True)
+    for n, b in files.items():
+        (tmp_path / "src" / "Set5" / n).write_bytes(b)
+
+    def ctrl_c(n):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):  # in the middle of writing f0.bmp.part
+        sets.fetch(["Set5"], tmp_path / "data", source_dir=tmp_path / "src", progress=ctrl_c)
+    assert not (tmp_path / "data").exists()
+
+
+def test_a_folder_something_else_wrote_into_is_kept_whole(fake, server, tmp_path):
+    server.ranges = False
+    for e in fake[0]:
+        server.behaviour[e.file] = {"truncate": 1}
+    dest = tmp_path / "data"
+
+    def someone_writes(n):
+        if (dest / "Set5").is_dir() and not (dest / "Set5" / "mine.txt").exists():
+            (dest / "Set5" / "mine.txt").write_bytes(b"not ours")
+
+    s = _fetch(server, dest, retries=0, progress=someone_writes)
+    assert len(s.failures) == 5
+    assert (dest / "Set5" / "mine.txt").read_bytes() == b"not ours"
+    assert sorted(p.name for p in (dest / "Set5").iterdir()) == sorted(
+        ["mine.txt"] + [e.file + ".part" for e in fake[0]])
+
+
 # ------------------------------------------------------------------------------------ symbolic links
 
 def test_a_partial_download_that_is_a_link_is_not_written_through(fake, server, tmp_path):
