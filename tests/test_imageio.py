@@ -142,13 +142,27 @@ def _png_bytes(d):
 
 
 @pytest.mark.parametrize("C", [None, 3])
-def test_decompression_bomb_limit_stays_on(tmp_path, monkeypatch, C):
-    shape = (40, 40) if C is None else (40, 40, C)
+def test_pixel_limit_is_checked_from_the_header(tmp_path, C):
+    from npsrcnn.image.io import header
+
+    shape = (40, 30) if C is None else (40, 30, C)
     dtype = np.uint8 if C is None else np.uint16
     write_image(tmp_path / "big.png", _rand(shape, dtype))
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
-    with pytest.raises(UserError, match="refused, .*(decompression|bomb)"):
-        read_image(tmp_path / "big.png")
+    for read in (read_image, header):
+        with pytest.raises(UserError, match="big.png: refused, a 30x40 image is 1,200 pixels, over the limit of 1,199"):
+            read(tmp_path / "big.png", max_pixels=1199)
+    assert read_image(tmp_path / "big.png", max_pixels=1200).shape == shape
+    assert header(tmp_path / "big.png") == (30, 40, 8 * np.dtype(dtype).itemsize, C or 1)
+
+
+def test_default_limit_is_pillows_bomb_count_and_pillow_is_left_as_it_was(tmp_path, monkeypatch):
+    from npsrcnn.util.limits import MAX_PIXELS
+
+    assert MAX_PIXELS == 2 * Image.MAX_IMAGE_PIXELS  # where Pillow raises DecompressionBombError
+    write_image(tmp_path / "a.png", _rand((8, 8), np.uint8))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10)  # the caller's own setting survives our reads
+    assert read_image(tmp_path / "a.png", max_pixels=None).shape == (8, 8)
+    assert Image.MAX_IMAGE_PIXELS == 10
 
 
 def test_write_refuses_to_replace_and_leaves_no_temporary(tmp_path):

@@ -2,10 +2,12 @@
 
 Arrays are ``(H, W)`` for grayscale, ``(H, W, 3)`` for RGB and ``(H, W, 4)`` for RGBA, dtype uint8 or
 uint16 as stored (16-bit colour PNGs go through :mod:`npsrcnn.image.png16`, as Pillow reduces them to 8 bits).
-Pillow's decompression-bomb limit stays on; truncated files are errors, not
-silently padded (``ImageFile.LOAD_TRUNCATED_IMAGES`` is left False).
+Every image's size is checked from its header before it is decoded (``max_pixels``, by default
+:data:`npsrcnn.util.limits.MAX_PIXELS`, Pillow's decompression-bomb count); truncated files are
+errors, not silently padded (``ImageFile.LOAD_TRUNCATED_IMAGES`` is left False).
 """
 import contextlib
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +15,9 @@ from PIL import Image
 
 from . import png16
 from .color import y_channel
-from ..util.errors import UserError
+from ..util.errors import UserError, shown
 from ..util.files import atomic_output
+from ..util.limits import MAX_PIXELS, no_memory
 
 # Pillow mode -> (mode to convert to, numpy dtype)
 _MODES = {
@@ -33,12 +36,15 @@ _MODES = {
 }
 
 
-def read_image(path):
+def read_image(path, max_pixels=MAX_PIXELS):
     """Read an image file into a uint8 or uint16 array.
 
     Parameters
     ----------
     path : str or Path
+    max_pixels : int or None
+        Refuse an image of more pixels than this, from its header, before decoding it (default
+        :data:`npsrcnn.util.limits.MAX_PIXELS`, the count Pillow refuses as a decompression bomb).
 
     Returns
     -------
@@ -47,56 +53,83 @@ def read_image(path):
     Raises
     ------
     UserError
-        Missing or unreadable file, not an image, truncated or corrupt data, a decompression bomb,
-        or a pixel format we do not handle.
+        Missing or unreadable file, not an image, truncated or corrupt data, more than `max_pixels`
+        pixels, a 16-bit PNG whose data inflates beyond its header's size, not enough memory, or a
+        pixel format we do not handle.
     """
-    with _reading(path):
+    with _reading(path, max_pixels):
         with open(path, "rb") as fh:
-            head = fh.read(33)
-            if png16.is_png16_colour(head):  # Pillow would reduce these to 8 bits
-                return _from_png16(head + fh.read())
+            if png16.is_png16_colour(fh.read(33)):  # Pillow would reduce these to 8 bits
+                fh.seek(0)
+                return _from_png16(fh, max_pixels)
         with Image.open(path) as im:
+            _check_size(im, max_pixels)
             im.load()  # decode now, inside the try, so truncation is reported here
             return _to_array(im, path)
 
 
-def probe(path):
-    """(bits, channels) of the array :func:`read_image` would return, from the file's header only.
+def header(path, max_pixels=MAX_PIXELS):
+    """(W, H, bits, channels) of the image :func:`read_image` would return, from the file's header only.
 
-    bits is 8 or 16; channels 1, 3 or 4 (alpha). Raises UserError as read_image does.
+    bits is 8 or 16; channels 1, 3 or 4 (alpha). Raises UserError as read_image does (a 16-bit PNG's
+    IHDR is checked whole: its length, CRC, depth, colour type).
     """
-    with _reading(path):
+    with _reading(path, max_pixels):
         with open(path, "rb") as fh:
-            head = fh.read(33)
-        if png16.is_png16_colour(head):
-            return 16, 3 if head[25] == 2 else 4  # RGB, or gray + alpha / RGBA (read as RGBA)
+            if png16.is_png16_colour(fh.read(33)):
+                fh.seek(0)
+                W, H, ctype = png16.read_header(fh, max_pixels)
+                return W, H, 16, 3 if ctype == 2 else 4  # RGB, or gray + alpha / RGBA (read as RGBA)
         with Image.open(path) as im:
+            _check_size(im, max_pixels)
             target, dtype = _layout(im, path)
-    return (16 if dtype == np.uint16 else 8), {"RGB": 3, "RGBA": 4}.get(target, 1)
+            W, H = im.size
+    return W, H, (16 if dtype == np.uint16 else 8), {"RGB": 3, "RGBA": 4}.get(target, 1)
+
+
+def probe(path):
+    """(bits, channels) of the array :func:`read_image` would return, from the file's header only."""
+    return header(path)[2:]
+
+
+def _check_size(im, max_pixels):
+    W, H = im.size
+    if max_pixels is not None and W * H > max_pixels:
+        raise png16.TooManyPixels(f"a {W}x{H} image is {W * H:,} pixels, over the limit of {max_pixels:,}")
 
 
 @contextlib.contextmanager
-def _reading(path):
-    """Turn what opening and decoding `path` can raise into one-line UserErrors naming it."""
+def _reading(path, max_pixels=MAX_PIXELS):
+    """Turn what opening and decoding `path` can raise into one-line UserErrors naming it.
+
+    Pillow's own bomb check (Image.MAX_IMAGE_PIXELS, a global) is off meanwhile: ours, on `max_pixels`,
+    runs on the same header, before decoding, with the limit the caller asked for (one thread at a time).
+    """
+    name = shown(path)
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
     try:
         yield
     except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
+        raise UserError(f"{name}: no such file") from None
     except IsADirectoryError:
-        raise UserError(f"{path}: is a directory, not an image") from None
+        raise UserError(f"{name}: is a directory, not an image") from None
     except PermissionError:
-        raise UserError(f"{path}: permission denied") from None
+        raise UserError(f"{name}: permission denied") from None
     except (Image.DecompressionBombError, png16.TooManyPixels) as exc:
-        raise UserError(f"{path}: refused, {exc}") from None
+        raise UserError(f"{name}: refused, {shown(exc)}") from None
     except Image.UnidentifiedImageError:
-        raise UserError(f"{path}: not an image file Pillow can read") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise UserError(f"{path}: truncated or corrupt image ({exc})") from None
+        raise UserError(f"{name}: not an image file Pillow can read") from None
+    except MemoryError:
+        raise no_memory(path, "decoding this image") from None
+    except (OSError, SyntaxError, ValueError, struct.error) as exc:
+        raise UserError(f"{name}: truncated or corrupt image ({shown(exc)})") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
 
 
-def _from_png16(data):
-    limit = Image.MAX_IMAGE_PIXELS
-    img = png16.read_png16(data, max_pixels=None if limit is None else 2 * limit)  # Pillow's bomb rule
+def _from_png16(fh, max_pixels):
+    img = png16.read_png16(fh, max_pixels=max_pixels)
     if img.shape[2] == 2:  # gray + alpha: as RGBA, like 8-bit LA images
         img = np.ascontiguousarray(img[:, :, [0, 0, 0, 1]])
     return img
@@ -105,7 +138,7 @@ def _from_png16(data):
 def _layout(im, path):
     """(Pillow mode the array is made from, or None to keep im.mode; numpy dtype) for an opened image."""
     if im.mode not in _MODES:
-        raise UserError(f"{path}: unsupported pixel format {im.mode!r}")
+        raise UserError(f"{shown(path)}: unsupported pixel format {im.mode!r}")
     target, dtype = _MODES[im.mode]
     if im.mode == "P":
         target = "RGBA" if "transparency" in im.info else "RGB"
@@ -119,7 +152,7 @@ def _to_array(im, path):
     arr = np.asarray(im)
     if dtype == np.uint16:
         if arr.min() < 0 or arr.max() > 65535:
-            raise UserError(f"{path}: 32-bit integer pixels outside 0..65535 are not supported")
+            raise UserError(f"{shown(path)}: 32-bit integer pixels outside 0..65535 are not supported")
         arr = arr.astype(np.uint16)
     return np.ascontiguousarray(arr)
 
@@ -141,11 +174,11 @@ def check_format(path, bits, channels, what="the image"):
     suffix = Path(path).suffix.lower()
     name = FORMAT_NAMES.get(suffix, suffix)
     if bits == 16 and channels > 1 and suffix != ".png":
-        raise UserError(f"{path}: 16-bit colour images can only be written as .png, and {what} is one")
+        raise UserError(f"{shown(path)}: 16-bit colour images can only be written as .png, and {shown(what)} is one")
     if bits == 16 and suffix not in _GRAY16:
-        raise UserError(f"{path}: {name} holds 8-bit images and {what} is 16-bit; write .png or .tif to keep 16 bits")
+        raise UserError(f"{shown(path)}: {name} holds 8-bit images and {shown(what)} is 16-bit; write .png or .tif to keep 16 bits")
     if channels == 4 and suffix in _NO_ALPHA:
-        raise UserError(f"{path}: {name} has no alpha channel and {what} has one; write .png or .webp to keep it")
+        raise UserError(f"{shown(path)}: {name} has no alpha channel and {shown(what)} has one; write .png or .webp to keep it")
 
 
 def write_image(path, img, overwrite=False, quality=95):
@@ -165,7 +198,7 @@ def write_image(path, img, overwrite=False, quality=95):
         raise UserError(f"cannot write an image of dtype {img.dtype} and shape {img.shape}")
     fmt = Image.registered_extensions().get(Path(path).suffix.lower())
     if fmt is None:
-        raise UserError(f"{path}: unknown image format {Path(path).suffix!r}; use .png, .jpg, .webp, .bmp or .tif")
+        raise UserError(f"{shown(path)}: unknown image format {Path(path).suffix!r}; use .png, .jpg, .webp, .bmp or .tif")
     check_format(path, 16 if img.dtype == np.uint16 else 8, channels)
     if img.dtype == np.uint16 and channels > 1:
         with atomic_output(path, overwrite=overwrite) as tmp, open(tmp, "wb") as fh:
@@ -180,5 +213,5 @@ def load_y(path):
     """Read an image and return its uint8 luminance (Y of MATLAB rgb2ycbcr; grayscale as is)."""
     img = read_image(path)
     if img.dtype != np.uint8:
-        raise UserError(f"{path}: {img.dtype} pixels; only 8-bit images are supported")
+        raise UserError(f"{shown(path)}: {img.dtype} pixels; only 8-bit images are supported")
     return y_channel(img)
