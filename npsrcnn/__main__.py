@@ -23,7 +23,7 @@ COMMANDS = {
     "upscale": ("upscale", "upscale your images (PNG, JPEG, WebP, TIFF, BMP; 8 or 16 bits)"),
     "evaluate": ("evaluate", "PSNR / SSIM on a benchmark set by the authors' protocol"),
     "prepare": ("prepare", "cut a folder of images into an HDF5 patch file"),
-    "data": ("data", "fetch, verify or list the benchmark sets (T91, Set5, Set14, BSD100)"),
+    "data": ("data", "fetch, verify or list the benchmark sets and the authors' weights (srcnn-weights)"),
     "convert": ("convert", "turn the authors' .mat or .npz weights into our .h5"),
     "cache": ("cache", "list or clear the patch cache that training runs share"),
 }

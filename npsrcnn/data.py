@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .datasets import sets
 from .util.cli import ArgumentParser, command
+from .util.files import human
 from .util.errors import UserError
 
 # verify names this many files per set and kind of failure (--verbose: all of them).
@@ -27,13 +28,6 @@ BRIEF_NAMES = 5
 # The summary table's column titles.
 TITLES = {"files": "files", "ok": "ok", "tried": "tried", "fetched": "fetched", "failed": "failed",
           "not_attempted": "not attempted"}
-
-
-def _human(n):
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
 
 
 def _print_summary(summary):
@@ -155,7 +149,7 @@ def _cmd_fetch(args):
         source = f"{args.source_dir} (local copy)"
     total = sum(e.bytes for e in entries)
     if not args.json:
-        print(f"fetch {' '.join(args.sets)} ({len(entries)} files, {_human(total)}) from {source} "
+        print(f"fetch {' '.join(args.sets)} ({len(entries)} files, {human(total)}) from {source} "
               f"into {dest}")
     # The bar goes to stderr and only on a terminal (disable=None), so piped output stays clean.
     with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, disable=None if args.progress else True,
