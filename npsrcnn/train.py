@@ -405,6 +405,7 @@ def train(args, cfg, out, prog=PROG):
                       learning_rates=lrs, npsrcnn=__version__, sources={k: _absolute(getattr(args, k)) for k in SOURCES})
     if key is not None:
         run_config["patch_key"] = key
+    made = [p for p in (out, *out.parents) if not p.exists()]  # deepest first
     out.mkdir(parents=True, exist_ok=True)  # only now: a run refused above leaves no empty folder
 
     optimizer = "Adam" if cfg["optimizer"] == "adam" else f"SGD momentum {cfg['momentum']}"
@@ -428,11 +429,15 @@ def train(args, cfg, out, prog=PROG):
 
     stop = StopFlag()
     previous = signal.signal(signal.SIGINT, stop)
+    failed = True
     try:
         status = run_epochs(model, opt, cfg, state, h5, steps_per_epoch, (validate, report), out, run_config, progress,
-                       stop, prog)
+                            stop, prog)
+        failed = bool(status)
     finally:
         signal.signal(signal.SIGINT, previous)
+        if failed:
+            _remove_if_empty(made)  # a run that failed before its first checkpoint leaves no empty --out
     if status:
         return status
     model.save(out / MODEL, config=run_config)
@@ -445,6 +450,15 @@ def train(args, cfg, out, prog=PROG):
                     f"({last['val_psnr'] - validate.bicubic:+.2f} dB)")
     print(summary + ("" if plotted else "; no plot (matplotlib is not installed)"), file=sys.stderr)
     return 0
+
+
+def _remove_if_empty(folders):
+    """Remove the folders this run made, deepest first, while they are empty."""
+    for p in folders:
+        try:
+            p.rmdir()
+        except OSError:  # holds something (a checkpoint), or is gone
+            break
 
 
 def _too_few(h5, n, batch_size):

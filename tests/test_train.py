@@ -655,3 +655,10 @@ def test_an_interrupted_run_has_its_plot_and_one_epoch_has_whole_ticks(images, t
     for ax in figures[0].axes:
         ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
         assert ticks == [1.0], ticks
+
+
+def test_a_run_that_fails_before_its_first_checkpoint_leaves_no_folder(images, tmp_path, capsys):
+    out = tmp_path / "new" / "run"
+    assert train_cli.main(args_for(images, out, "--epochs", "3", "--lr", "1e30")) == 1
+    assert "none was written yet" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
