@@ -56,3 +56,26 @@ def test_ablation_table_and_figure_are_drawn_from_the_committed_logs(tmp_path):
         cells = [c.strip() for c in row.strip("|").split("|")]
         want = "| " + " | ".join(cells[:3] + cells[4:]) + " |"
         assert want in doc.replace("**", ""), want
+
+
+def test_backprop_figures_are_drawn_by_the_committed_script(tmp_path):
+    """make_figures.py draws step 4's pictures from the lesson alone; the committed ones are there and small."""
+    import importlib.util
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    spec = importlib.util.spec_from_file_location("make_figures", DOCS / "make_figures.py")
+    make_figures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_figures)
+    make_figures.backprop_figures(plt, tmp_path)
+    names = ["conv1d_backward.png", "im2col_col2im.png", "full_correlation.gif", "replicate_fold.png"]
+    for name in names:
+        assert 5_000 < (tmp_path / name).stat().st_size < 300_000, name
+        assert 5_000 < (DOCS / "figures" / name).stat().st_size < 300_000, name
+        assert f"figures/{name}" in (DOCS / "backprop" / "04-convolution.md").read_text(), name
+    with Image.open(tmp_path / "full_correlation.gif") as gif:
+        assert gif.n_frames == 10  # one frame per pixel of the 3x3 dx, then the finished dx

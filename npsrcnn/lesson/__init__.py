@@ -15,7 +15,7 @@ Everything here is the readable truth: NCHW arrays, ``op_forward(...) -> (out, c
 computes the same sums is :mod:`npsrcnn.engine`; the tests hold the two equal.
 """
 from .conv import (col2im, conv2d_backward, conv2d_forward, conv2d_forward_naive, dx_full_correlation,
-                   dx_scatter, im2col, pad, unpad_grad)
+                   dx_scatter, im2col, pad, pad_widths, unpad_grad)
 from .gradcheck import numerical_grad, numerical_vjp, rel_error
 from .loss import mse_loss
 from .network import srcnn_backward, srcnn_forward, srcnn_loss_and_grads
@@ -23,6 +23,6 @@ from .relu import relu_backward, relu_forward
 from .sgd import sgd_momentum_caffe, sgd_momentum_pytorch
 
 __all__ = ["col2im", "conv2d_backward", "conv2d_forward", "conv2d_forward_naive", "dx_full_correlation",
-           "dx_scatter", "im2col", "mse_loss", "numerical_grad", "numerical_vjp", "pad", "rel_error",
+           "dx_scatter", "im2col", "mse_loss", "numerical_grad", "numerical_vjp", "pad", "pad_widths", "rel_error",
            "relu_backward", "relu_forward", "sgd_momentum_caffe", "sgd_momentum_pytorch", "srcnn_backward",
            "srcnn_forward", "srcnn_loss_and_grads", "unpad_grad"]
