@@ -13,8 +13,8 @@ The folders are the architecture (docs/architecture.md draws the imports):
 - ``util/``      errors meant for the user, safe file writes, Numba's options, thread counts
 
 Every module at this level is a command, ``npsrcnn <command>`` or ``python -m npsrcnn.<command>``:
-``train``, ``upscale``, ``evaluate``, ``prepare``, ``data``, ``convert``, ``cache``. Commands import the library;
-the library never imports a command.
+``train``, ``upscale``, ``evaluate``, ``prepare``, ``data``, ``convert``, ``cache``, ``export``. Commands
+import the library; the library never imports a command.
 
 The names a user writes live here: ``npsrcnn.SRCNN``, ``npsrcnn.imresize``, ``npsrcnn.rgb2ycbcr``,
 ``npsrcnn.ycbcr2rgb``, ``npsrcnn.psnr``, ``npsrcnn.ssim``.

@@ -25,6 +25,7 @@ COMMANDS = {
     "prepare": ("prepare", "cut a folder of images into an HDF5 patch file"),
     "data": ("data", "fetch, verify or list the benchmark sets and the authors' weights (srcnn-weights)"),
     "convert": ("convert", "turn the authors' .mat or .npz weights into our .h5"),
+    "export": ("export", "write a network as an ONNX file for onnxruntime, OpenCV and other runtimes"),
     "cache": ("cache", "list or clear the patch cache that training runs share"),
 }
 

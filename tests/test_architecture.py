@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "npsrcnn"
-COMMANDS = ("train", "upscale", "evaluate", "prepare", "data", "convert", "cache")
+COMMANDS = ("train", "upscale", "evaluate", "prepare", "data", "convert", "cache", "export")
 # docs/architecture.md's layers: a module imports only from layers below its own.
 LAYER = {"util": 0, "metrics": 0, "lesson": 0, "interp": 1, "engine": 1, "image": 2, "datasets": 3, "model": 4,
          "training": 5, **{c: 6 for c in COMMANDS}}
