@@ -9,6 +9,7 @@ the user's file was. Temporary names carry :data:`TEMP_MARK`, which only we writ
 after a ``kill -9`` (:func:`remove_stale_temps`) can never delete a file of the user's.
 """
 import contextlib
+import errno
 import os
 import stat
 import tempfile
@@ -114,7 +115,7 @@ def atomic_output(path, overwrite=True):
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARK}", suffix=path.suffix, dir=path.parent)
     except OSError as exc:
-        raise UserError(f"cannot write {path}: {exc.strerror}") from None
+        raise _write_error(path, exc) from None
     os.close(fd)
     tmp = Path(tmp)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the permissions open() would
@@ -124,14 +125,51 @@ def atomic_output(path, overwrite=True):
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
             _place(tmp, path, overwrite)
-        except OSError as exc:
-            if exc.filename is None or str(exc.filename) == str(tmp):  # say it of the user's file, not ours
-                raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+        except (OSError, RuntimeError) as exc:  # h5py reports a failed flush on close as a RuntimeError
+            if isinstance(exc, RuntimeError) and not _disk_full(exc):
+                raise
+            if getattr(exc, "filename", None) is None or str(exc.filename) == str(tmp):  # the user's name, not ours
+                raise _write_error(path, exc) from None
             raise
         fsync_dir(path.parent)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_hdf5(path, overwrite=True):
+    """Yield an HDF5 file (h5py) built in memory; on success write its bytes to `path` atomically.
+
+    For small files (weights, checkpoints): HDF5 itself never writes to the disk, so a full disk is an
+    ordinary OSError from Python's write, and no h5py object is left half-closed (which, with the
+    disk full, can fill stderr with tracebacks and crash the interpreter at exit).
+    """
+    import io
+
+    import h5py
+
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as f:
+        yield f
+    with atomic_output(path, overwrite=overwrite) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(buf.getbuffer())
+
+
+def _disk_full(exc):
+    return getattr(exc, "errno", None) == errno.ENOSPC or "No space left on device" in str(exc)
+
+
+def _write_error(path, exc):
+    """The UserError for a failed write of `path`: out of space said plainly (h5py's message for it is
+    many lines), marked ``disk_full`` so that the command exits without tearing down h5py's objects."""
+    if _disk_full(exc):
+        err = UserError(f"cannot write {path}: no space left on device; free some space and rerun "
+                        "(nothing was replaced)")
+        err.disk_full = True
+        return err
+    return UserError(f"cannot write {path}: {str(getattr(exc, 'strerror', None) or exc).splitlines()[0]}")
 
 
 def _place(tmp, path, overwrite):
