@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import __version__
 from .util.cli import ArgumentParser, command
-from .util.errors import UserError
+from .util.errors import UserError, shown
 from .util.files import check_output_path
 
 PROG = "python -m npsrcnn.convert"
@@ -40,19 +40,19 @@ def main(argv, prog):
     args = build_parser(prog).parse_args(argv)
     src, out = Path(args.input), Path(args.out)
     if src.suffix.lower() not in (".mat", ".npz"):
-        raise UserError(f"{src}: expected the authors' .mat or .npz weights"
+        raise UserError(f"{shown(src)}: expected the authors' .mat or .npz weights"
                         + (" (this is already our HDF5 format)" if src.suffix.lower() in (".h5", ".hdf5") else ""))
     if out.suffix.lower() not in (".h5", ".hdf5"):
-        raise UserError(f"-o {out}: write a .h5 file")
+        raise UserError(f"-o {shown(out)}: write a .h5 file")
     if args.scale is not None and args.scale < 2:
         raise UserError(f"--scale must be >= 2, got {args.scale}")
     check_output_path(out, args.overwrite)
     model = load_model(src, args.scale)
     if model.scale is None:
-        raise UserError(f"{src}: the file name does not give the scale (x3.mat does); pass --scale")
+        raise UserError(f"{shown(src)}: the file name does not give the scale (x3.mat does); pass --scale")
     config = dict(converted_from=src.name, sha256=sha256_file(src), converter=f"npsrcnn {__version__} convert")
     model.save(out, config=config)
-    print(f"convert: {src} ({model.arch}, x{model.scale}) -> {out}")
+    print(f"convert: {shown(src)} ({model.arch}, x{model.scale}) -> {shown(out)}")
     return 0
 
 

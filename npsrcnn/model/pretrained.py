@@ -12,7 +12,7 @@ import re
 from importlib import resources
 from pathlib import Path
 
-from ..util.errors import UserError
+from ..util.errors import UserError, shown
 
 SUFFIXES = (".h5", ".hdf5", ".npz", ".mat")
 
@@ -51,25 +51,25 @@ def load_model(spec, scale=None):
 
     path = resolve(spec)
     if path.is_dir():
-        raise UserError(f"weights {path} is a directory; give a .h5, .npz or .mat file in it")
+        raise UserError(f"weights {shown(path)} is a directory; give a .h5, .npz or .mat file in it")
     if not path.is_file():
-        raise UserError(f"weights file {path} not found")
+        raise UserError(f"weights file {shown(path)} not found")
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
-        raise UserError(f"weights file {path}: expected our .h5 or the authors' .npz or .mat")
+        raise UserError(f"weights file {shown(path)}: expected our .h5 or the authors' .npz or .mat")
     if suffix in (".h5", ".hdf5"):
         model = SRCNN.load(path)
     else:
         named = scale_from_name(path)
         if scale is not None and named is not None and named != scale:
-            raise UserError(f"--scale {scale} but the weights {path} are for x{named}")
+            raise UserError(f"--scale {scale} but the weights {shown(path)} are for x{named}")
         read = SRCNN.from_npz if suffix == ".npz" else SRCNN.from_mat
         model = read(path, scale=named if named is not None else scale)
     if scale is not None and model.scale is not None and model.scale != scale:
         if re.fullmatch(r"x\d+", str(spec)):
             raise UserError(f"--scale {scale} but --weights {spec} is for x{model.scale}; "
                             f"pass --weights x{scale} or leave --weights out")
-        raise UserError(f"--scale {scale} but the weights {spec} were trained for x{model.scale}")
+        raise UserError(f"--scale {scale} but the weights {shown(spec)} were trained for x{model.scale}")
     return model
 
 
@@ -83,5 +83,5 @@ def load_weights(spec, scale):
             raise UserError(f"no weights ship with npsrcnn for x{scale} (shipped: {', '.join(shipped_names())}); "
                             "pass --weights (a model.h5 from `npsrcnn train`, or the authors' .npz or .mat)")
         spec = f"x{scale}"
-    words = f"{spec} (shipped)" if re.fullmatch(r"x\d+", str(spec)) else str(spec)
+    words = f"{spec} (shipped)" if re.fullmatch(r"x\d+", str(spec)) else shown(spec)
     return load_model(spec, scale), words

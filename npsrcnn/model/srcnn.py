@@ -12,8 +12,12 @@ MATLAB models load as released with :meth:`SRCNN.from_mat` (SciPy) or converted 
 """
 import json
 import math
+import os
 import re
+import struct
 import threading
+import zipfile
+import zlib
 from pathlib import Path
 
 import h5py
@@ -23,8 +27,10 @@ from .. import engine
 from ..engine.pointwise import bias_act_kernel
 from ..engine.taps import tap_sum
 from ..engine.workspace import block
-from ..util.errors import UserError
+from ..util.errors import UserError, shown
 from ..util.files import atomic_output
+from ..util.hdf5 import check_dataset, open_plain, read_attrs, read_dataset
+from ..util.limits import MAX_WEIGHTS, check_scale, no_memory
 
 NAMES = ("w1", "b1", "w2", "b2", "w3", "b3")
 FORMAT = "npsrcnn.SRCNN"
@@ -353,33 +359,42 @@ class SRCNN:
 
     @classmethod
     def load(cls, path):
-        """Read a model written by :meth:`save`; a malformed file raises UserError."""
+        """Read a model written by :meth:`save`; a malformed, hostile or oversized file raises UserError.
+
+        The file must be plain HDF5 (:func:`npsrcnn.util.hdf5.open_plain`); the arrays' dtypes and shapes
+        are checked against each other and ``MAX_WEIGHTS`` before any is read.
+        """
         path = Path(path)
         if not path.is_file():
-            raise UserError(f"{path}: no such model file")
-        try:
-            with h5py.File(path, "r") as f:
-                if f.attrs.get("format") != FORMAT:
-                    raise UserError(f"{path}: not an npsrcnn SRCNN model file (no format={FORMAT!r} attribute)")
-                missing = [k for k in NAMES if not isinstance(f.get(k), h5py.Dataset)]
-                if missing:
-                    raise UserError(f"{path}: model file lacks the array(s) {', '.join(missing)}")
-                arrays = {k: np.asarray(f[k][()]) for k in NAMES}
-                attrs = dict(f.attrs)
-        except OSError as exc:
-            raise UserError(f"{path}: not a readable HDF5 file ({exc})") from None
-        model = cls._from_arrays(arrays, path, scale=attrs.get("scale"))
+            raise UserError(f"{shown(path)}: no such model file")
+        with open_plain(path) as f:
+            attrs = read_attrs(f, path)
+            if not (isinstance(attrs.get("format"), str) and attrs["format"] == FORMAT):
+                raise UserError(f"{shown(path)}: not an npsrcnn SRCNN model file (no format={FORMAT!r} attribute)")
+            missing = [k for k in NAMES if not isinstance(f.get(k), h5py.Dataset)]
+            if missing:
+                raise UserError(f"{shown(path)}: model file lacks the array(s) {', '.join(missing)}")
+            for k in NAMES:
+                check_dataset(f[k], path, MAX_WEIGHTS * 8)
+            _check_shapes({k: f[k].shape for k in NAMES}, path)
+            arrays = {k: np.asarray(read_dataset(f[k], path)) for k in NAMES}
+        scale = None if attrs.get("scale") is None else check_scale(attrs["scale"], path)
+        model = cls._from_arrays(arrays, path, scale=scale)
         if "arch" in attrs and str(attrs["arch"]) != model.arch:
-            raise UserError(f"{path}: the arrays make a {model.arch} network but the file says {attrs['arch']}")
+            raise UserError(f"{shown(path)}: the arrays make a {model.arch} network but the file says "
+                            f"{shown(attrs['arch'])}")
         try:
             model.config = json.loads(attrs.get("config", "null"))
-        except (TypeError, ValueError):
-            raise UserError(f"{path}: the config attribute is not valid JSON") from None
+        except (TypeError, ValueError, RecursionError):
+            raise UserError(f"{shown(path)}: the config attribute is not valid JSON") from None
         return model
 
     @classmethod
     def from_npz(cls, path, scale=None):
         """Load the authors' released weights converted to .npz (float64, (out, in, kh, kw)).
+
+        Each array's .npy header (dtype, shape) is read and checked before its data, and a pickled
+        object is refused, never loaded.
 
         Parameters
         ----------
@@ -389,18 +404,30 @@ class SRCNN:
             Defaults to the number in a file name like ``x3.npz``.
         """
         path = Path(path)
+        if not path.is_file():
+            raise UserError(f"{shown(path)}: no such weights file")
         try:
-            with np.load(path, allow_pickle=False) as npz:
-                arrays = {k: np.asarray(npz[k]) for k in NAMES if k in npz.files}
-        except FileNotFoundError:
-            raise UserError(f"{path}: no such weights file") from None
-        except (AttributeError, TypeError):  # a .npy: np.load returned an array, not an archive
-            raise UserError(f"{path}: expected an .npz archive of arrays w1 b1 w2 b2 w3 b3") from None
-        except (OSError, ValueError) as exc:
-            raise UserError(f"{path}: not a readable .npz file without pickled objects ({exc})") from None
-        missing = [k for k in NAMES if k not in arrays]
-        if missing:
-            raise UserError(f"{path}: weights file lacks the array(s) {', '.join(missing)}")
+            with zipfile.ZipFile(path) as zf:
+                members = set(zf.namelist())
+                missing = [k for k in NAMES if f"{k}.npy" not in members]
+                if missing:
+                    raise UserError(f"{shown(path)}: weights file lacks the array(s) {', '.join(missing)}")
+                shapes = {k: _npy_shape(zf, k, path) for k in NAMES}
+                _check_shapes(shapes, path)
+                arrays = {}
+                for k in NAMES:
+                    with zf.open(f"{k}.npy") as fh:
+                        arrays[k] = np.lib.format.read_array(fh, allow_pickle=False)
+        except zipfile.BadZipFile:
+            with open(path, "rb") as fh:
+                npy = fh.read(6) == b"\x93NUMPY"
+            if npy:  # np.save's .npy: one array, not an archive
+                raise UserError(f"{shown(path)}: expected an .npz archive of arrays w1 b1 w2 b2 w3 b3") from None
+            raise UserError(f"{shown(path)}: not a readable .npz file (not a zip archive)") from None
+        except MemoryError:
+            raise no_memory(path) from None
+        except (OSError, ValueError, EOFError, RuntimeError, NotImplementedError, zlib.error) as exc:
+            raise UserError(f"{shown(path)}: not a readable .npz file ({shown(exc)})") from None
         return cls._from_arrays(arrays, path, scale_from_name(path) if scale is None else scale)
 
     @classmethod
@@ -409,30 +436,46 @@ class SRCNN:
 
         The arguments are those of :meth:`from_npz` (``x3.mat`` gives scale 3). The layout transform is
         :func:`mat_to_arrays`, the one the reference .npz files were made with, so both give the same
-        float64 arrays, bit for bit (tests/test_model.py).
+        float64 arrays, bit for bit (tests/test_model.py). Before SciPy reads anything, the sizes every
+        element declares are checked (:func:`check_mat_sizes`) and the variables' classes and shapes
+        (``scipy.io.whosmat``); then only the six variables are loaded.
         """
         path = Path(path)
         try:
-            from scipy.io import loadmat
+            from scipy.io import loadmat, whosmat
         except ImportError:
-            raise UserError(f'{path}: reading MATLAB .mat weights needs SciPy: pip install "npsrcnn[mat]"') from None
+            raise UserError(f"{shown(path)}: reading MATLAB .mat weights needs SciPy: "
+                            'pip install "npsrcnn[mat]"') from None
         if not path.is_file():
-            raise UserError(f"{path}: no such weights file")
+            raise UserError(f"{shown(path)}: no such weights file")
+        check_mat_sizes(path)
         try:
-            mat = loadmat(path)
+            listed = {name: (shape, kind) for name, shape, kind in whosmat(path)}
+            sizes = [listed[k] for k in MAT_NAMES if k in listed]
+            if any(kind not in ("double", "single") for _, kind in sizes):
+                raise UserError(f"{shown(path)}: the weights variables must be double or single arrays, got "
+                                f"{', '.join(kind for _, kind in sizes)}")
+            if sum(math.prod(shape) for shape, _ in sizes) > MAX_WEIGHTS:
+                raise UserError(f"{shown(path)}: the weights variables declare shapes {[s for s, _ in sizes]}, more "
+                                f"than {MAX_WEIGHTS:,} parameters; refused before reading")
+            mat = loadmat(path, variable_names=MAT_NAMES)
         except NotImplementedError as exc:  # MATLAB v7.3 files are HDF5, which loadmat does not read
-            raise UserError(f"{path}: {exc}") from None
+            raise UserError(f"{shown(path)}: {shown(exc)}") from None
+        except MemoryError:
+            raise no_memory(path) from None
+        except UserError:
+            raise
         except Exception as exc:  # scipy's MatReadError, ValueError, OSError ... for a file that is not a .mat
-            raise UserError(f"{path}: not a readable MATLAB .mat file ({exc})") from None
+            raise UserError(f"{shown(path)}: not a readable MATLAB .mat file ({shown(exc)})") from None
         return cls._from_arrays(mat_to_arrays(mat, path), path, scale_from_name(path) if scale is None else scale)
 
     @classmethod
     def _from_arrays(cls, arrays, source, scale=None):
-        shapes = _check_shapes(arrays, source)
+        shapes = _check_shapes({k: np.shape(arrays[k]) for k in NAMES}, source)
         for k in NAMES:
             a = arrays[k]
             if not np.issubdtype(a.dtype, np.floating) or not np.isfinite(a).all():
-                raise UserError(f"{source}: array {k} must hold finite floating-point numbers")
+                raise UserError(f"{shown(source)}: array {k} must hold finite floating-point numbers")
         model = cls.__new__(cls)
         model.params = {k: np.ascontiguousarray(arrays[k], dtype=np.float32) for k in NAMES}
         model.scale = None if scale is None else int(scale)
@@ -440,6 +483,109 @@ class SRCNN:
         model._workspaces = {}
         assert _shapes(*shapes) == {k: model.params[k].shape for k in NAMES}
         return model
+
+
+def _npy_shape(zf, name, source):
+    """The shape in the .npy header of `name` in the open zip `zf`, after checking its dtype is a float."""
+    with zf.open(f"{name}.npy") as fh:
+        try:
+            version = np.lib.format.read_magic(fh)
+            if version not in ((1, 0), (2, 0)):
+                raise ValueError(f"unsupported .npy version {version}")
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, dtype = read(fh)
+        except ValueError as exc:
+            raise UserError(f"{shown(source)}: {name} is not a readable .npy array ({shown(exc)})") from None
+    if dtype.hasobject:
+        raise UserError(f"{shown(source)}: {name} holds pickled Python objects; refused (npsrcnn never unpickles)")
+    if dtype.kind != "f" or dtype.itemsize > 8:
+        raise UserError(f"{shown(source)}: array {name} holds {dtype}, not floating-point numbers")
+    return shape
+
+
+def check_mat_sizes(path):
+    """UserError if a MATLAB v4 or v5 file declares sizes it cannot hold, before SciPy allocates them.
+
+    SciPy allocates what each element's tag declares (up to 4 GB from a file of a few hundred bytes).
+    v5: every variable's array-flags, dims and name sub-elements must fit its first 4 KiB (compressed
+    or not; at most 32 dims, 4 KiB of name) and a numeric array's data may take at most 8 bytes per
+    element of its dims. v4: each variable's name and data must fit in the rest of the file. Files of
+    other versions (v7.3 is HDF5) are left to SciPy, which says what it reads.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(128)
+        end = os.fstat(fh.fileno()).st_size
+        if len(head) >= 4 and 0 in head[:4]:  # SciPy's test for v4
+            return _check_mat4(fh, end, path)
+        if len(head) < 128 or head[126:128] not in (b"IM", b"MI") or head[124:126] not in (b"\x00\x01", b"\x01\x00"):
+            return None  # v7.3 or not a .mat: loadmat says which
+        order = "<" if head[126:128] == b"IM" else ">"
+        pos = 128
+        while pos + 8 <= end:
+            fh.seek(pos)
+            kind, nbytes = struct.unpack(order + "II", fh.read(8))
+            if kind == 15:  # miCOMPRESSED: a zlib stream holding one miMATRIX element, tag included
+                try:
+                    body = zlib.decompressobj().decompress(fh.read(min(nbytes, _MAT_HEAD)), _MAT_HEAD)
+                except zlib.error as exc:
+                    raise UserError(f"{shown(path)}: corrupt compressed variable at byte {pos} ({exc})") from None
+                kind, size = struct.unpack_from(order + "II", body) if len(body) >= 8 else (0, 0)
+                body = body[8:]
+            else:
+                size, body = nbytes, fh.read(min(nbytes, _MAT_HEAD))
+            if kind == 14:  # miMATRIX
+                _check_mat5_matrix(body, size, order, path, pos)
+            pos += 8 + nbytes
+    return None
+
+
+_MAT_HEAD = 4096  # bytes of a variable read to find its flags, dims, name and data tag
+
+
+def _check_mat5_matrix(body, size, order, path, pos):
+    def element(i):  # (type, byte count, data offset, next offset); a small element packs its tag in 4 bytes
+        first = struct.unpack_from(order + "I", body, i)[0]
+        if first >> 16:
+            return first & 0xFFFF, first >> 16, i + 4, i + 8
+        kind, n = struct.unpack_from(order + "II", body, i)
+        return kind, n, i + 8, i + 8 + n + (-n % 8)
+
+    try:
+        if size == 0:
+            return  # an empty matrix
+        _, _, at, i = element(0)  # array flags: the class in the low byte of the first word, 0x800 complex
+        flags = struct.unpack_from(order + "I", body, at)[0]
+        mclass, is_complex = flags & 0xFF, flags & 0x800
+        _, n_dims, at, i = element(i)
+        if n_dims > 4 * 32 or i > len(body):
+            raise ValueError(f"{n_dims // 4} dimensions")
+        dims = struct.unpack_from(f"{order}{n_dims // 4}i", body, at)
+        _, n_name, _, i = element(i)
+        if i > len(body):
+            raise ValueError(f"a name of {n_name} bytes")
+        if 6 <= mclass <= 15 and i + 8 <= size:  # a numeric array: the real part's tag comes next
+            _, n_data, _, _ = element(i)
+            most = 8 * math.prod(max(d, 0) for d in dims) * (2 if is_complex else 1)
+            if n_data > most:
+                raise ValueError(f"{n_data:,} bytes of data for dims {dims}")
+    except (struct.error, ValueError) as exc:
+        raise UserError(f"{shown(path)}: the variable at byte {pos} declares {exc}; refused before reading") from None
+
+
+def _check_mat4(fh, end, path):
+    """MATLAB v4: headers of five int32 (type, rows, cols, imaginary, name length), then name and data."""
+    pos = 0
+    while pos + 20 <= end:
+        fh.seek(pos)
+        head = fh.read(20)
+        order = "<" if struct.unpack("<i", head[:4])[0] in range(5000) else ">"
+        mopt, rows, cols, imag, namelen = struct.unpack(order + "5i", head)
+        itemsize = {0: 8, 1: 4, 2: 4, 3: 2, 4: 2, 5: 1}.get(mopt // 10 % 10, 8)
+        data = max(rows, 0) * max(cols, 0) * itemsize * (2 if imag else 1)
+        if not 0 <= namelen <= _MAT_HEAD or pos + 20 + namelen + data > end:
+            raise UserError(f"{shown(path)}: the MATLAB v4 variable at byte {pos} declares a {rows}x{cols} array and a "
+                            f"{namelen}-byte name, more than the file holds; refused before reading")
+        pos += 20 + namelen + data
 
 
 MAT_NAMES = ("weights_conv1", "biases_conv1", "weights_conv2", "biases_conv2", "weights_conv3", "biases_conv3")
@@ -464,12 +610,12 @@ def mat_to_arrays(mat, source):
     """
     missing = [k for k in MAT_NAMES if k not in mat]
     if missing:
-        raise UserError(f"{source}: not the authors' SRCNN weights: no variable(s) {', '.join(missing)}")
+        raise UserError(f"{shown(source)}: not the authors' SRCNN weights: no variable(s) {', '.join(missing)}")
     W1, W2, W3 = (np.asarray(mat[f"weights_conv{i}"]) for i in (1, 2, 3))
     if W2.ndim == 2:  # MATLAB drops a trailing singleton dimension (n2 = 1)
         W2 = W2[:, :, None]
     if (W1.ndim, W2.ndim, W3.ndim) != (2, 3, 2):
-        raise UserError(f"{source}: weights_conv1/2/3 of shapes {W1.shape}, {W2.shape}, {W3.shape}; "
+        raise UserError(f"{shown(source)}: weights_conv1/2/3 of shapes {W1.shape}, {W2.shape}, {W3.shape}; "
                         "expected (f1*f1, n1), (n1, f2*f2, n2), (n2, f3*f3)")
     f1, f2, f3 = (_kernel_side(n, source, i) for i, n in ((1, W1.shape[0]), (2, W2.shape[1]), (3, W3.shape[1])))
     return dict(
@@ -483,7 +629,7 @@ def mat_to_arrays(mat, source):
 def _kernel_side(n, source, layer):
     side = math.isqrt(n)
     if side * side != n:
-        raise UserError(f"{source}: weights_conv{layer} holds {n} taps per filter, not a square kernel")
+        raise UserError(f"{shown(source)}: weights_conv{layer} holds {n} taps per filter, not a square kernel")
     return side
 
 
@@ -497,19 +643,25 @@ def _shapes(f1, f2, f3, n1, n2):
     return dict(w1=(n1, 1, f1, f1), b1=(n1,), w2=(n2, n1, f2, f2), b2=(n2,), w3=(1, n2, f3, f3), b3=(1,))
 
 
-def _check_shapes(arrays, source):
-    """(f1, f2, f3, n1, n2) read from w1 and w2, after checking every array against them."""
-    w1, w2, w3 = arrays["w1"], arrays["w2"], arrays["w3"]
-    if w1.ndim != 4 or w2.ndim != 4 or w3.ndim != 4:
-        raise UserError(f"{source}: w1, w2, w3 must be 4-D (out, in, kh, kw), got {w1.shape}, {w2.shape}, {w3.shape}")
-    arch = (w1.shape[2], w2.shape[2], w3.shape[2], w1.shape[0], w2.shape[0])
+def _check_shapes(shapes, source):
+    """(f1, f2, f3, n1, n2) read from w1 and w2's shapes, after checking every shape against them and the
+    total against MAX_WEIGHTS (shapes: dict name -> tuple, read from a file's metadata before its data)."""
+    w1, w2, w3 = shapes["w1"], shapes["w2"], shapes["w3"]
+    if len(w1) != 4 or len(w2) != 4 or len(w3) != 4:
+        raise UserError(f"{shown(source)}: w1, w2, w3 must be 4-D (out, in, kh, kw), got {w1}, {w2}, {w3}")
+    arch = (w1[2], w2[2], w3[2], w1[0], w2[0])
     want = _shapes(*arch)
     for k in NAMES:
-        if arrays[k].shape != want[k]:
-            raise UserError(f"{source}: {k} has shape {arrays[k].shape} but w1 and w2 imply {want[k]}")
+        if tuple(shapes[k]) != want[k]:
+            raise UserError(f"{shown(source)}: {k} has shape {tuple(shapes[k])} but w1 and w2 imply {want[k]}")
     if any(k % 2 == 0 for k in arch[:3]):
-        raise UserError(f"{source}: kernel sizes {arch[:3]} must be odd")
+        raise UserError(f"{shown(source)}: kernel sizes {arch[:3]} must be odd")
+    total = sum(math.prod(s) for s in want.values())
+    if total > MAX_WEIGHTS:
+        raise UserError(f"{shown(source)}: a {'-'.join(map(str, arch[:3]))} network of {arch[3]} and {arch[4]} "
+                        f"channels has {total:,} parameters, more than {MAX_WEIGHTS:,}; refused before reading")
     return arch
+
 
 def parse_arch(arch):
     """'9-1-5' -> (9, 1, 5), each odd and positive; UserError otherwise."""
