@@ -24,8 +24,10 @@ import numpy as np
 
 from .. import __version__
 from ..image.io import load_y
-from ..util.errors import UserError
+from ..util.errors import UserError, shown
 from ..util.files import atomic_output
+from ..util.hdf5 import check_dataset, open_plain, read_attrs
+from ..util.limits import MAX_PATCH_SIDE, MAX_PIXELS, check_scale, no_memory
 
 INPUT_SIZE = 33  # f_sub in the paper
 LABEL_SIZE = 21  # 33 - 2 * 6, the 9-1-5 network's border
@@ -38,10 +40,10 @@ def list_images(folder):
     """Sorted image files (by suffix, case-insensitive) directly inside `folder`; UserError if none or no folder."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise UserError(f"{folder}: no such directory")
+        raise UserError(f"{shown(folder)}: no such directory")
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
-        raise UserError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)}) found")
+        raise UserError(f"{shown(folder)}: no images ({', '.join(IMAGE_SUFFIXES)}) found")
     return files
 
 
@@ -196,25 +198,27 @@ def write_patches(path, pairs, input_size=INPUT_SIZE, label_size=LABEL_SIZE, att
 
 
 def read_info(path):
-    """Validate a patch file and return its layout: n, input_size, label_size, chunk and the attributes.
+    """Validate a patch file from its metadata and return its layout: n, input_size, label_size, chunk, attrs.
+
+    Nothing is read but shapes, dtypes, chunks and attributes, all checked before :func:`iter_batches`
+    reads a patch: a file of a few kilobytes cannot make training allocate gigabytes.
 
     Raises
     ------
     UserError
-        Missing file, not HDF5, no ``data`` / ``label``, or shapes that are not (N, 1, s, s) /
-        (N, 1, t, t) with the same N > 0 and t <= s.
+        Missing file, not HDF5, not plain (:func:`npsrcnn.util.hdf5.open_plain`), no ``data`` /
+        ``label``, shapes that are not (N, 1, s, s) / (N, 1, t, t) with the same N > 0 and t <= s <=
+        MAX_PATCH_SIDE, not float, chunks over MAX_CHUNK_BYTES, more patches declared than the file
+        stores, or a ``scale`` attribute that is not a whole number (attrs["scale"] is an int).
     """
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"{path}: no such file")
-    try:
-        f = h5py.File(path, "r")
-    except OSError:
-        raise UserError(f"{path}: not an HDF5 file") from None
-    with f:
+        raise UserError(f"{shown(path)}: no such file")
+    with open_plain(path, "an HDF5 file") as f:
         for name in ("data", "label"):
             if not isinstance(f.get(name), h5py.Dataset):
-                raise UserError(f"{path}: no '{name}' dataset (expected 'data' (N, 1, s, s) and 'label' (N, 1, t, t))")
+                raise UserError(f"{shown(path)}: no '{name}' dataset (expected 'data' (N, 1, s, s) and 'label' "
+                                "(N, 1, t, t))")
         d, l = f["data"], f["label"]
         ok = (
             d.ndim == 4 and l.ndim == 4 and d.shape[1] == 1 and l.shape[1] == 1
@@ -223,16 +227,25 @@ def read_info(path):
         )
         if not ok:
             raise UserError(
-                f"{path}: 'data' {d.shape} and 'label' {l.shape} are not (N, 1, s, s) and (N, 1, t, t) with t <= s"
+                f"{shown(path)}: 'data' {d.shape} and 'label' {l.shape} are not (N, 1, s, s) and (N, 1, t, t) "
+                "with t <= s"
             )
+        if d.shape[2] > MAX_PATCH_SIDE:
+            raise UserError(f"{shown(path)}: {d.shape[2]}x{d.shape[2]} patches; at most {MAX_PATCH_SIDE}x"
+                            f"{MAX_PATCH_SIDE} are read (the paper's are 33x33)")
         if d.shape[0] != l.shape[0]:
-            raise UserError(f"{path}: 'data' has {d.shape[0]} patches but 'label' has {l.shape[0]}")
+            raise UserError(f"{shown(path)}: 'data' has {d.shape[0]} patches but 'label' has {l.shape[0]}")
         if d.shape[0] == 0:
-            raise UserError(f"{path}: holds no patches")
+            raise UserError(f"{shown(path)}: holds no patches")
         if not (np.issubdtype(d.dtype, np.floating) and np.issubdtype(l.dtype, np.floating)):
-            raise UserError(f"{path}: 'data' and 'label' must be float, got {d.dtype} and {l.dtype}")
+            raise UserError(f"{shown(path)}: 'data' and 'label' must be float, got {d.dtype} and {l.dtype}")
+        for ds in (d, l):
+            check_dataset(ds, path)
         chunk = d.chunks[0] if d.chunks else CHUNK
-        return dict(n=d.shape[0], input_size=d.shape[2], label_size=l.shape[2], chunk=chunk, attrs=dict(f.attrs))
+        attrs = read_attrs(f, path)
+        if "scale" in attrs:
+            attrs["scale"] = check_scale(attrs["scale"], path)
+        return dict(n=d.shape[0], input_size=d.shape[2], label_size=l.shape[2], chunk=chunk, attrs=attrs)
 
 
 def iter_batches(path, batch_size, seed=0, shuffle=True, buffer_size=16384, drop_last=False,
@@ -242,7 +255,8 @@ def iter_batches(path, batch_size, seed=0, shuffle=True, buffer_size=16384, drop
     Parameters
     ----------
     path : str or Path
-        A file from :func:`write_patches` (or any with the same ``data`` / ``label`` layout).
+        A file from :func:`write_patches` (or any with the same ``data`` / ``label`` layout), checked
+        by :func:`read_info` first.
     batch_size : int
     seed : int
         Seeds the block order and the in-buffer shuffle; pass a different seed per epoch.
@@ -250,7 +264,8 @@ def iter_batches(path, batch_size, seed=0, shuffle=True, buffer_size=16384, drop
         False reads in file order (deterministic validation passes).
     buffer_size : int
         Patches held in memory at once: blocks of `chunk` patches are read in a shuffled order until
-        the buffer holds about this many, shuffled together, and served as batches.
+        the buffer holds about this many (and at most MAX_PIXELS pixels), shuffled together, and
+        served as batches.
     drop_last : bool
         Drop a final batch smaller than batch_size.
     in_memory_bytes : int
@@ -260,31 +275,35 @@ def iter_batches(path, batch_size, seed=0, shuffle=True, buffer_size=16384, drop
     ------
     data : ndarray, shape (B, 1, s, s), float32
     label : ndarray, shape (B, 1, t, t), float32
+
+    Raises
+    ------
+    UserError
+        As :func:`read_info`; and, when a block is read, NaN or infinite values in it (naming the
+        patches), a read error, or not enough memory for the buffer.
     """
     info = read_info(path)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     n, chunk = info["n"], info["chunk"]
     rng = np.random.default_rng(seed)
-    bytes_total = n * 4 * (info["input_size"] ** 2 + info["label_size"] ** 2)
-    with h5py.File(path, "r") as f:
+    pixels = info["input_size"] ** 2 + info["label_size"] ** 2  # per patch pair
+    if n * 4 * pixels <= in_memory_bytes:  # small: one read, an exact global permutation
+        size, per_buffer = n, 1
+    else:
+        size = chunk
+        per_buffer = max(1, min(math.ceil(buffer_size / chunk), MAX_PIXELS // (chunk * pixels)))
+    n_blocks = math.ceil(n / size)
+    order = rng.permutation(n_blocks) if shuffle else np.arange(n_blocks)  # block indices, not a list of pairs
+    with open_plain(path, "an HDF5 file") as f:
         dset, lset = f["data"], f["label"]
-        if bytes_total <= in_memory_bytes:  # small: one read, an exact global permutation
-            blocks = [(0, n)]
-            per_buffer = 1
-        else:
-            blocks = [(s, min(s + chunk, n)) for s in range(0, n, chunk)]
-            per_buffer = max(1, math.ceil(buffer_size / chunk))
-        if shuffle:
-            blocks = [blocks[i] for i in rng.permutation(len(blocks))]
         rest_d = rest_l = None  # a partial batch carried into the next buffer
-        for b0 in range(0, len(blocks), per_buffer):
-            group = blocks[b0:b0 + per_buffer]
-            d = np.concatenate([dset[s:e] for s, e in group]).astype(np.float32, copy=False)
-            l = np.concatenate([lset[s:e] for s, e in group]).astype(np.float32, copy=False)
+        for b0 in range(0, n_blocks, per_buffer):
+            group = [(i * size, min(i * size + size, n)) for i in order[b0:b0 + per_buffer]]
+            d, l = _read_blocks(path, dset, lset, group)
             if shuffle:
-                order = rng.permutation(len(d))
-                d, l = d[order], l[order]
+                perm = rng.permutation(len(d))
+                d, l = d[perm], l[perm]
             if rest_d is not None:
                 d, l = np.concatenate([rest_d, d]), np.concatenate([rest_l, l])
             full = len(d) - len(d) % batch_size
@@ -293,6 +312,26 @@ def iter_batches(path, batch_size, seed=0, shuffle=True, buffer_size=16384, drop
             rest_d, rest_l = (d[full:], l[full:]) if full < len(d) else (None, None)
         if rest_d is not None and not drop_last:
             yield rest_d, rest_l
+
+
+def _read_blocks(path, dset, lset, blocks):
+    """data and label of patches [s, e) for each (s, e) in `blocks`, concatenated as float32, each
+    block checked finite as it is read; UserError for NaN or inf, a read error, or MemoryError."""
+    try:
+        ds, ls = [], []
+        for s, e in blocks:
+            d, l = dset[s:e], lset[s:e]
+            if not (np.isfinite(d).all() and np.isfinite(l).all()):
+                raise UserError(f"{shown(path)}: patches {s} to {e - 1} hold NaN or infinite values; the file is "
+                                "damaged: cut the patches again (npsrcnn prepare)")
+            ds.append(d)
+            ls.append(l)
+        return (np.concatenate(ds).astype(np.float32, copy=False), np.concatenate(ls).astype(np.float32, copy=False))
+    except MemoryError:
+        raise no_memory(path, f"a buffer of {len(blocks)} blocks of patches") from None
+    except OSError as exc:  # a corrupt chunk, an unknown filter
+        raise UserError(f"{shown(path)}: cannot read patches ({shown(exc)})") from None
+
 
 def cut_patches(files, scale, input_size, label_size, stride, progress=False, factors=()):
     """Yield (data, label) patch arrays image by image, as :func:`npsrcnn.datasets.patches.extract_patches`.
@@ -312,7 +351,7 @@ def cut_patches(files, scale, input_size, label_size, stride, progress=False, fa
         y = load_y(path)
         H, W = modcrop(y, scale).shape
         if H < input_size or W < input_size:
-            raise UserError(f"{path}: {H}x{W} after modcrop to scale {scale}, smaller than one"
+            raise UserError(f"{shown(path)}: {H}x{W} after modcrop to scale {scale}, smaller than one"
                             f" {input_size}x{input_size} patch")
         for copy in scaled_copies(y, factors):
             if min(modcrop(copy, scale).shape) >= input_size:
