@@ -20,7 +20,8 @@ from pathlib import Path
 from .model.evaluation import KEYS, evaluate_dataset
 from .model.pretrained import load_weights
 from .util.cli import ArgumentParser, command
-from .util.errors import UserError
+from .util.errors import UserError, shown
+from .util.limits import no_memory
 
 
 def format_table(result, title="image"):
@@ -59,17 +60,20 @@ def main(argv, prog):
     if args.scale < 2:
         raise UserError(f"--scale must be >= 2, got {args.scale}")
     if Path(args.dataset).is_file():
-        raise UserError(f"--dataset {args.dataset} is a file, not a folder; pass the folder of images "
-                        f"({Path(args.dataset).parent})")
+        raise UserError(f"--dataset {shown(args.dataset)} is a file, not a folder; pass the folder of images "
+                        f"({shown(Path(args.dataset).parent)})")
     if not Path(args.dataset).is_dir():
-        raise UserError(f"dataset folder {args.dataset} not found")
+        raise UserError(f"dataset folder {shown(args.dataset)} not found")
     model, weights = load_weights(args.weights, args.scale)
     arch = getattr(model, "arch", "?")
     if not args.json:
-        print(f"evaluate: weights={weights} arch={arch} scale={args.scale} dataset={args.dataset}"
+        print(f"evaluate: weights={shown(weights)} arch={arch} scale={args.scale} dataset={shown(args.dataset)}"
               f" padding={args.padding}", flush=True)
-    result = evaluate_dataset(model, args.dataset, args.scale, padding=args.padding,
-                              progress=not (args.json or args.no_progress))
+    try:
+        result = evaluate_dataset(model, args.dataset, args.scale, padding=args.padding,
+                                  progress=not (args.json or args.no_progress))
+    except MemoryError:  # every image is within the pixel limit, but not this machine's memory
+        raise no_memory(args.dataset, "evaluating its largest image") from None
     if args.json:
         meta = dict(weights=str(weights), dataset=str(args.dataset), scale=args.scale, arch=arch,
                     padding=args.padding)

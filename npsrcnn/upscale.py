@@ -15,8 +15,10 @@ holds the 12000x9000 result plus a few bands); each band is computed with enough
 the result is identical to processing the whole image at once.
 
 Every input's header and every output path is checked before any work (an existing file needs
-``--overwrite``); inputs are then processed in order, each written atomically, and an input whose
-pixels turn out unreadable (a truncated file) stops the run with exit code 2, keeping the outputs of
+``--overwrite``), and so is the size of every input and output: at most ``--max-pixels`` pixels
+(default 178,956,970, the count Pillow refuses as a decompression bomb; docs/reliability.md).
+Inputs are then processed in order, each written atomically, and an input whose pixels turn out
+unreadable (a truncated file) stops the run with exit code 2, keeping the outputs of
 the inputs before it.
 
 Examples::
@@ -31,12 +33,13 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .image.io import FORMAT_NAMES, LOSSY, check_format, probe, read_image, write_image
+from .image.io import FORMAT_NAMES, LOSSY, check_format, header, read_image, write_image
 from .model.pretrained import load_weights
 from .model.upscaling import BAND_ROWS, upscale_image
 from .util.cli import ArgumentParser, command
-from .util.errors import UserError
+from .util.errors import UserError, shown
 from .util.files import check_output_path, new_folder
+from .util.limits import MAX_PIXELS, check_pixels, no_memory
 
 PROG = "python -m npsrcnn.upscale"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
@@ -63,6 +66,9 @@ def build_parser(prog=PROG):
                    help="also write a side-by-side PNG: bicubic | SRCNN (one input only)")
     p.add_argument("--reference", metavar="ORIG",
                    help="with --compare, the original (high-resolution) image, shown as a third panel")
+    p.add_argument("--max-pixels", type=int, metavar="N", default=MAX_PIXELS,
+                   help="refuse an input or output image of more pixels than this, before any work "
+                        "(default %(default)s, the count Pillow refuses as a decompression bomb)")
     p.add_argument("--overwrite", action="store_true", help="replace output files that exist")
     p.add_argument("--no-progress", action="store_true", help="no progress bar over each image's bands")
     p.add_argument("--version", action="version", version=f"npsrcnn {__version__}")
@@ -75,13 +81,13 @@ def output_paths(inputs, out, scale, fmt=None):
     out = Path(out)
     if len(inputs) == 1 and out.suffix.lower() in IMAGE_SUFFIXES and not out.is_dir():
         if fmt is not None and FORMAT_NAMES[out.suffix.lower()] != FORMAT_NAMES[f".{fmt}"]:
-            raise UserError(f"-o {out} is {FORMAT_NAMES[out.suffix.lower()]} but --format is {fmt}; "
+            raise UserError(f"-o {shown(out)} is {FORMAT_NAMES[out.suffix.lower()]} but --format is {fmt}; "
                             "the suffix of a file decides, --format is for folders")
         return [out]
     if out.suffix and not out.is_dir():
         if out.suffix.lower() not in IMAGE_SUFFIXES:
-            raise UserError(f"-o {out}: write .png, .jpg, .webp, .bmp or .tif files (or give a folder)")
-        raise UserError(f"-o {out}: {len(inputs)} inputs need an output folder, not a file")
+            raise UserError(f"-o {shown(out)}: write .png, .jpg, .webp, .bmp or .tif files (or give a folder)")
+        raise UserError(f"-o {shown(out)}: {len(inputs)} inputs need an output folder, not a file")
     paths = [out / f"{Path(p).stem}_x{scale}.{fmt or 'png'}" for p in inputs]
     if len(set(paths)) != len(paths):
         raise UserError("two inputs have the same name; upscale them into different folders")
@@ -101,40 +107,60 @@ def main(argv, prog):
         raise UserError("--scale must be 2 or more")
     if args.band_rows < 1:
         raise UserError("--band-rows must be at least 1")
+    if args.max_pixels < 1:
+        raise UserError("--max-pixels must be at least 1")
     outs = output_paths(args.inputs, args.out, args.scale, args.format)
     quality = check_quality(args.quality, outs)
     for src, dst in zip(args.inputs, outs):
         if Path(src).is_dir():
-            raise UserError(f"{src} is a directory; pass the images in it, e.g. {Path(src) / glob_for(src)} "
-                            "(the shell expands the glob) with -o a folder")
+            raise UserError(f"{shown(src)} is a directory; pass the images in it, e.g. "
+                            f"{shown(Path(src) / glob_for(src))} (the shell expands the glob) with -o a folder")
         if not Path(src).is_file():
-            raise UserError(f"{src}: no such file")
-        check_format(dst, *probe(src), what=src)
+            raise UserError(f"{shown(src)}: no such file")
+        W, H, bits, channels = header(src, args.max_pixels)
+        check_output_size(src, W, H, args)
+        check_format(dst, bits, channels, what=src)
     folder = Path(args.out) if outs[0] != Path(args.out) else None
     if folder is not None and folder.exists() and not folder.is_dir():
-        raise UserError(f"-o {folder}: exists and is not a folder")
+        raise UserError(f"-o {shown(folder)}: exists and is not a folder")
     for dst in outs:  # refuse before any work: nothing the user has is replaced without --overwrite
         if dst.exists() and not args.overwrite:
-            raise UserError(f"output {dst} exists; pass --overwrite to replace it")
+            raise UserError(f"output {shown(dst)} exists; pass --overwrite to replace it")
     if folder is None:
         check_output_path(outs[0], overwrite=args.overwrite)
     compare, reference = check_compare(args, outs)
     model, words = load_weights(args.weights, args.scale)
-    print(f"npsrcnn {__version__} upscale: x{args.scale} with {model.arch} weights {words}", file=sys.stderr)
+    print(f"npsrcnn {__version__} upscale: x{args.scale} with {model.arch} weights {shown(words)}", file=sys.stderr)
 
     with new_folder(folder or outs[0].parent):  # a folder made for outputs goes again if none is written
         for src, dst in zip(args.inputs, outs):
-            img = read_input(src, model, args.scale)
+            img = read_input(src, model, args.scale, args.max_pixels)
             if reference is not None:
                 reference = fit_reference(reference, img, args)
-            result = upscale_image(img, model, args.scale, args.padding, args.band_rows,
-                                   progress=None if args.no_progress else Path(src).name)
+            try:
+                result = upscale_image(img, model, args.scale, args.padding, args.band_rows,
+                                       progress=None if args.no_progress else shown(Path(src).name),
+                                       max_pixels=args.max_pixels)
+            except MemoryError:  # the output fits the limit, but not this machine's memory
+                raise no_memory(src, f"upscaling it x{args.scale}; try a smaller --band-rows") from None
             write_image(dst, result, overwrite=args.overwrite, quality=quality)
             H, W = img.shape[:2]
-            print(f"{src} ({W}x{H}) -> {dst} ({W * args.scale}x{H * args.scale})", file=sys.stderr)
+            print(f"{shown(src)} ({W}x{H}) -> {shown(dst)} ({W * args.scale}x{H * args.scale})", file=sys.stderr)
     if compare is not None:
         write_comparison(compare, img, result, reference, model, args)
     return 0
+
+
+def check_output_size(src, W, H, args):
+    """UserError, before any work, if the x``scale`` output of a W x H input (or the --compare panel
+    beside it) would pass ``--max-pixels``: it could not be allocated, or only by exhausting memory."""
+    from .image.panels import GAP, HEADER
+
+    s, flag = args.scale, "pass --max-pixels to raise the limit"
+    check_pixels(W * s, H * s, src, args.max_pixels, f"x{s} output of this image", flag)
+    if args.compare is not None:
+        n = 3 if args.reference is not None else 2
+        check_pixels(n * W * s + (n - 1) * GAP, HEADER + H * s, src, args.max_pixels, "--compare image", flag)
 
 
 def check_compare(args, outs):
@@ -147,11 +173,11 @@ def check_compare(args, outs):
     if len(args.inputs) != 1:
         raise UserError(f"--compare works with one input, got {len(args.inputs)}")
     if path.suffix.lower() != ".png":
-        raise UserError(f"--compare {path}: write a .png file")
+        raise UserError(f"--compare {shown(path)}: write a .png file")
     if path.resolve() == outs[0].resolve():
-        raise UserError(f"--compare {path} is also the -o output; give it another name")
+        raise UserError(f"--compare {shown(path)} is also the -o output; give it another name")
     check_output_path(path, overwrite=args.overwrite)
-    return path, (None if args.reference is None else read_image(args.reference))
+    return path, (None if args.reference is None else read_image(args.reference, args.max_pixels))
 
 
 def fit_reference(ref, img, args):
@@ -159,7 +185,8 @@ def fit_reference(ref, img, args):
     H, W = (n * args.scale for n in img.shape[:2])
     h, w = ref.shape[:2]
     if not (H <= h < H + args.scale and W <= w < W + args.scale):
-        raise UserError(f"--reference {args.reference} is {w}x{h} but the upscaled {args.inputs[0]} is {W}x{H}; "
+        raise UserError(f"--reference {shown(args.reference)} is {w}x{h} but the upscaled {shown(args.inputs[0])} "
+                        f"is {W}x{H}; "
                         "pass the image the input was downscaled from")
     return ref[:H, :W]
 
@@ -172,7 +199,7 @@ def write_comparison(path, img, result, reference, model, args):
     if reference is not None:
         panels.append(("original", reference))
     write_image(path, side_by_side(panels), overwrite=args.overwrite)
-    print(f"comparison ({' | '.join(label for label, _ in panels)}) -> {path}", file=sys.stderr)
+    print(f"comparison ({' | '.join(label for label, _ in panels)}) -> {shown(path)}", file=sys.stderr)
 
 
 def glob_for(folder):
@@ -193,17 +220,17 @@ def check_quality(quality, outs):
         raise UserError(f"--quality must be 1-100, got {quality}")
     if not any(p.suffix.lower() in LOSSY for p in outs):
         name = FORMAT_NAMES.get(outs[0].suffix.lower(), outs[0].suffix)
-        raise UserError(f"--quality is for JPEG and WebP outputs, and {outs[0]} is {name}")
+        raise UserError(f"--quality is for JPEG and WebP outputs, and {shown(outs[0])} is {name}")
     return quality
 
 
-def read_input(src, model, scale):
+def read_input(src, model, scale, max_pixels=MAX_PIXELS):
     """The image `src`; UserError if, upscaled, it is still smaller than the network's receptive field."""
-    img = read_image(src)
+    img = read_image(src, max_pixels)
     H, W = img.shape[:2]
     field = 2 * model.border + 1  # receptive field of one output pixel: 13x13 for 9-1-5
     if min(H, W) < 2 or min(H, W) * scale < field:
-        raise UserError(f"{src}: {W}x{H} is too small: x{scale} makes it smaller than the {model.arch} "
+        raise UserError(f"{shown(src)}: {W}x{H} is too small: x{scale} makes it smaller than the {model.arch} "
                         f"network's {field}x{field} receptive field")
     return img
 

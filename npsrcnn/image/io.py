@@ -176,9 +176,11 @@ def check_format(path, bits, channels, what="the image"):
     if bits == 16 and channels > 1 and suffix != ".png":
         raise UserError(f"{shown(path)}: 16-bit colour images can only be written as .png, and {shown(what)} is one")
     if bits == 16 and suffix not in _GRAY16:
-        raise UserError(f"{shown(path)}: {name} holds 8-bit images and {shown(what)} is 16-bit; write .png or .tif to keep 16 bits")
+        raise UserError(f"{shown(path)}: {name} holds 8-bit images and {shown(what)} is 16-bit; write .png or .tif "
+                        "to keep 16 bits")
     if channels == 4 and suffix in _NO_ALPHA:
-        raise UserError(f"{shown(path)}: {name} has no alpha channel and {shown(what)} has one; write .png or .webp to keep it")
+        raise UserError(f"{shown(path)}: {name} has no alpha channel and {shown(what)} has one; write .png or .webp "
+                        "to keep it")
 
 
 def write_image(path, img, overwrite=False, quality=95):
@@ -198,7 +200,8 @@ def write_image(path, img, overwrite=False, quality=95):
         raise UserError(f"cannot write an image of dtype {img.dtype} and shape {img.shape}")
     fmt = Image.registered_extensions().get(Path(path).suffix.lower())
     if fmt is None:
-        raise UserError(f"{shown(path)}: unknown image format {Path(path).suffix!r}; use .png, .jpg, .webp, .bmp or .tif")
+        raise UserError(f"{shown(path)}: unknown image format {shown(repr(Path(path).suffix))}; use .png, .jpg, .webp, "
+                        ".bmp or .tif")
     check_format(path, 16 if img.dtype == np.uint16 else 8, channels)
     if img.dtype == np.uint16 and channels > 1:
         with atomic_output(path, overwrite=overwrite) as tmp, open(tmp, "wb") as fh:

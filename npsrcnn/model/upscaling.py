@@ -8,6 +8,8 @@ to processing the whole image at once.
 """
 import sys
 
+from ..util.limits import MAX_PIXELS, check_pixels, no_memory
+
 BAND_ROWS = 256  # output rows per band (the engine strips each band further to bound its buffers)
 
 
@@ -65,7 +67,7 @@ class Upscaler:
         return self.model.predict(band, padding=self.padding)[a - lo:b - lo]
 
 
-def upscale_image(img, model, scale, padding="replicate", band_rows=BAND_ROWS, progress=None):
+def upscale_image(img, model, scale, padding="replicate", band_rows=BAND_ROWS, progress=None, max_pixels=MAX_PIXELS):
     """Upscale one image array with SRCNN on luminance and bicubic on chroma and alpha.
 
     Parameters
@@ -75,6 +77,9 @@ def upscale_image(img, model, scale, padding="replicate", band_rows=BAND_ROWS, p
     scale : int
     progress : str, optional
         Show a tqdm bar over the bands on stderr, with this description.
+    max_pixels : int
+        UserError, before any work, if the output would have more pixels than this; a MemoryError
+        allocating it becomes a UserError too.
 
     Returns
     -------
@@ -87,13 +92,18 @@ def upscale_image(img, model, scale, padding="replicate", band_rows=BAND_ROWS, p
     maxval = float(np.iinfo(img.dtype).max)
     H, W = img.shape[:2]
     C = 1 if img.ndim == 2 else img.shape[2]
+    where = progress or "the image"
+    check_pixels(W * scale, H * scale, where, max_pixels, f"x{scale} output of this image")
     up = Upscaler(model, scale, padding, band_rows)
     bands = list(up.bands(H * scale))
     if progress is not None:
         from tqdm import tqdm
 
         bands = tqdm(bands, desc=progress, unit="band", file=sys.stderr, leave=False)
-    out = np.empty((H * scale, W * scale) + (() if img.ndim == 2 else (C,)), img.dtype)
+    try:
+        out = np.empty((H * scale, W * scale) + (() if img.ndim == 2 else (C,)), img.dtype)
+    except MemoryError:
+        raise no_memory(where, f"its {W * scale}x{H * scale} x{scale} output") from None
 
     def quantize(x):
         return np.clip(np.floor(x * maxval + 0.5), 0, maxval).astype(img.dtype)
