@@ -71,7 +71,7 @@ def runtime_difference(proto_bytes, model, padding, shape=CHECK_SHAPE, seed=0):
 
 @command(PROG)
 def main(argv, prog):
-    from .model.onnx_graph import INSTALL, OPSET, require_onnx
+    from .model.onnx_graph import INPUT, INSTALL, OPSET, OUTPUT, require_onnx
 
     args = build_parser(prog).parse_args(argv)
     out = Path(args.out)
@@ -90,8 +90,8 @@ def main(argv, prog):
     model = load_model(args.model, None if shipped else args.scale)  # its hint for x3 speaks of --weights
     if shipped and args.scale is not None and args.scale != model.scale:
         raise UserError(f"--scale {args.scale} but {args.model} is for x{model.scale}; export x{args.scale} instead")
-    if model.scale is None:
-        model.scale = args.scale  # our .h5 written without a scale
+    if model.scale is None:  # our .h5 written without a scale, or an authors' file not named x<S>
+        model.scale = args.scale
     if model.scale is None:
         raise UserError(f"{shown(args.model)}: the file name does not give the scale (x3.mat does); pass --scale")
     path = resolve(args.model)
@@ -112,7 +112,7 @@ def main(argv, prog):
         tmp.write_bytes(data)
     if args.json:
         report = dict(out=str(out), bytes=len(data), arch=model.arch, scale=model.scale, padding=args.padding,
-                      opset=OPSET, input="y", output="sr", metadata={p.key: p.value for p in proto.metadata_props})
+                      opset=OPSET, input=INPUT, output=OUTPUT, metadata={p.key: p.value for p in proto.metadata_props})
         if check is not None:
             report["check"] = dict(runtime=f"onnxruntime {check[1]}", input_shape=list(CHECK_SHAPE),
                                    max_abs_diff=check[0])
