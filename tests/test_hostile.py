@@ -8,6 +8,7 @@ written as one deflate block repeated, never inflated here.
 """
 import hashlib
 import os
+import re
 import resource
 import struct
 import subprocess
@@ -288,7 +289,7 @@ def matlab_weights(path):
 
     p = {k: v.astype(np.float64) for k, v in SRCNN(3, 1, 3, n1=4, n2=2).params.items()}
     savemat(path, dict(weights_conv1=p["w1"].reshape(4, 9).T, biases_conv1=p["b1"][:, None],
-                       weights_conv2=p["w2"].reshape(2, 4).T, biases_conv2=p["b2"][:, None],
+                       weights_conv2=p["w2"].reshape(2, 4).T[:, None, :], biases_conv2=p["b2"][:, None],
                        weights_conv3=p["w3"].reshape(2, 9), biases_conv3=p["b3"][:, None]))
     return bytearray(path.read_bytes())
 
@@ -331,7 +332,7 @@ def sparse_patches(path, n, s=33, t=21, chunks=None):
 @pytest.mark.parametrize("n, s, chunks, text", [
     (10**11, 33, None, "dataset 'data' declares 435,600,000,000,000 bytes but the file stores 0"),
     (200_000, 33, (200_000, 1, 33, 33), "dataset 'data' is stored in chunks of (200000, 1, 33, 33), more than 64 MiB"),
-    (1, 20012, (1, 1, 4, 4), "20012x20012 patches; at most 256x256"),
+    (1, 20012, (1, 1, 4, 4), "20012x20012 patches: npsrcnn reads patches of at most 256x256"),
 ], ids=["1e11-patches", "huge-chunks", "20012-patches"])
 def test_patch_files_declaring_more_than_they_hold(tmp_path, n, s, chunks, text):
     sparse_patches(tmp_path / "p.h5", n, s, s - 12, chunks)
@@ -502,3 +503,62 @@ def test_shown_escapes_what_would_break_a_line():
     assert shown("a\nb\tc.png") == "a\\nb\\tc.png"
     assert shown(os.fsdecode(b"x\xff.png")) == "x\\xff.png"
     assert shown("photo é 1.png") == "photo é 1.png"
+
+
+@pytest.mark.parametrize("make, text", [
+    (lambda f: f.create_dataset("x", (1000,), "f4", chunks=(100,)), "declares 4,000 bytes but the file stores 0"),
+    (lambda f: f.create_dataset("x", (1000,), "f4"), "declares 4,000 bytes but the file stores 0"),
+    (lambda f: f.create_dataset("x", data=np.zeros(10**6, "f4"), chunks=(10**6,), compression="gzip"), None),
+    (lambda f: f.create_dataset("x", data=np.zeros(10, "f4"), chunks=(1 << 25,), maxshape=(None,)),
+     "stored in chunks of (33554432,), more than 64 MiB"),
+    (lambda f: f.create_dataset("x", data=np.zeros(10, "i4")), "holds int32, not floating-point numbers"),
+    (lambda f: f.create_dataset("x", data=np.zeros(2 * 10**6, "f4")), "more than the 4,000,000 bytes"),
+    (lambda f: f.create_dataset("x", data=h5py.Empty("f4")), "is empty (no shape)"),
+], ids=["unwritten-chunks", "unwritten-contiguous", "gzip-of-zeros-is-fine", "huge-chunk", "int", "too-big", "null"])
+def test_check_dataset_compares_declared_with_stored(tmp_path, make, text):
+    from npsrcnn.util.errors import UserError
+    from npsrcnn.util.hdf5 import check_dataset, open_plain
+
+    with h5py.File(tmp_path / "d.h5", "w") as f:
+        make(f)
+    with open_plain(tmp_path / "d.h5") as f:
+        if text is None:
+            check_dataset(f["x"], "d.h5", 4_000_000)  # 1000:1, within what deflate does
+        else:
+            with pytest.raises(UserError, match=f"d.h5: dataset 'x' {re.escape(text)}" if "declares" in text
+                               else re.escape(text)):
+                check_dataset(f["x"], "d.h5", 4_000_000)
+
+
+def test_weights_readers_refuse_before_reading(tmp_path):
+    """In this process, so 20 million float64 (160 MB, over MAX_WEIGHTS): harmless if a guard failed."""
+    from npsrcnn.util.errors import UserError
+
+    replace_w1(model_file(tmp_path / "w.h5"),
+               lambda f, name: f.create_dataset(name, (20_000_000, 1, 1, 1), "<f8", chunks=(1 << 16, 1, 1, 1),
+                                                compression="gzip"))
+    with pytest.raises(UserError, match="w.h5: dataset 'w1' declares shape .* refused before reading"):
+        SRCNN.load(tmp_path / "w.h5")
+    n1 = 20_000_000
+    npz_declaring(tmp_path / "x3.npz", w1=(n1, 1, 3, 3), b1=(n1,), w2=(2, n1, 1, 1))
+    with pytest.raises(UserError, match="x3.npz: a 3-1-3 network of 20000000 and 2 channels has 240,000,021 "
+                                        "parameters, more than 16,777,216; refused before reading"):
+        SRCNN.from_npz(tmp_path / "x3.npz")
+
+
+def test_mat_scan_passes_what_matlab_and_scipy_write(tmp_path, ref_weights):
+    """The released .mat files (MATLAB's own, compressed) and SciPy's (uncompressed, v4) pass the scan."""
+    pytest.importorskip("scipy")
+    from scipy.io import savemat
+
+    from npsrcnn.model.srcnn import check_mat_sizes
+
+    for path in sorted(ref_weights.rglob("*.mat")):
+        assert check_mat_sizes(path) is None
+    matlab_weights(tmp_path / "x3.mat")
+    savemat(tmp_path / "v4.mat", dict(a=np.ones((3, 4)), b=np.zeros((1, 1))), format="4")
+    savemat(tmp_path / "z.mat", dict(a=np.ones((30, 40)), c=np.array(["text"]), e=np.zeros((0, 3))),
+            do_compression=True)
+    for name in ("x3.mat", "v4.mat", "z.mat"):
+        assert check_mat_sizes(tmp_path / name) is None
+    assert SRCNN.from_mat(tmp_path / "x3.mat").arch == "3-1-3"

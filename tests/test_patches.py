@@ -125,6 +125,16 @@ def test_write_patches_is_atomic(tmp_path):
         _write(path, [5])  # exists, no overwrite
 
 
+def test_write_patches_refuses_patches_read_info_would_refuse(tmp_path):
+    def never():
+        raise AssertionError("no patch is cut for a size that cannot be read back")
+        yield
+
+    with pytest.raises(UserError, match="257x257 patches: npsrcnn reads patches of at most 256x256"):
+        write_patches(tmp_path / "p.h5", never(), input_size=257, label_size=245)
+    assert list(tmp_path.iterdir()) == []
+
+
 def _z(*shape):
     return np.zeros(shape, np.float32)
 

@@ -189,7 +189,11 @@ def write_patches(path, pairs, input_size=INPUT_SIZE, label_size=LABEL_SIZE, att
     """Write an iterable of (data, label) arrays to `path` atomically; returns the patch count.
 
     Nothing appears at `path` unless every pair was written (see ``npsrcnn.util.files.atomic_output``).
+    Patches larger than :func:`read_info` reads (MAX_PATCH_SIDE) are refused before `pairs` is consumed.
     """
+    if input_size > MAX_PATCH_SIDE:
+        raise UserError(f"{input_size}x{input_size} patches: npsrcnn reads patches of at most {MAX_PATCH_SIDE}x"
+                        f"{MAX_PATCH_SIDE} (the paper's are 33x33)")
     with atomic_output(path, overwrite=overwrite) as tmp:
         with PatchWriter(tmp, input_size, label_size, attrs) as w:
             for data, label in pairs:
@@ -231,8 +235,8 @@ def read_info(path):
                 "with t <= s"
             )
         if d.shape[2] > MAX_PATCH_SIDE:
-            raise UserError(f"{shown(path)}: {d.shape[2]}x{d.shape[2]} patches; at most {MAX_PATCH_SIDE}x"
-                            f"{MAX_PATCH_SIDE} are read (the paper's are 33x33)")
+            raise UserError(f"{shown(path)}: {d.shape[2]}x{d.shape[2]} patches: npsrcnn reads patches of at most "
+                            f"{MAX_PATCH_SIDE}x{MAX_PATCH_SIDE} (the paper's are 33x33)")
         if d.shape[0] != l.shape[0]:
             raise UserError(f"{shown(path)}: 'data' has {d.shape[0]} patches but 'label' has {l.shape[0]}")
         if d.shape[0] == 0:
