@@ -2,7 +2,7 @@
 
 Read with the walkthrough in ``docs/backprop/`` (start at ``docs/README.md``), in this order:
 
-- ``loss``       :func:`mse_loss`, Caffe's EuclideanLoss ``sum((pred - y)**2) / (2 N)`` and its gradient
+- ``loss``       :func:`mse_loss`, Caffe's EuclideanLoss ``sum((out - y)**2) / (2 N)`` and its gradient
 - ``relu``       :func:`relu_forward` / :func:`relu_backward` and the mask
 - ``conv``       :func:`im2col`, :func:`conv2d_forward` / :func:`conv2d_backward` (im2col + one matrix
                  product), dX three ways, the padding's gradient folded back

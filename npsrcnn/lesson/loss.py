@@ -3,29 +3,29 @@
 REDUCTIONS = ("caffe", "mean", "sum")
 
 
-def mse_loss(pred, y, reduction="caffe"):
-    """Squared error of a batch and its gradient wrt `pred`.
+def mse_loss(out, y, reduction="caffe"):
+    """Squared error of a batch and its gradient wrt `out`, the network's output.
 
     Parameters
     ----------
-    pred, y : ndarray, shape (N, ...), same shape
+    out, y : ndarray, shape (N, ...), same shape
     reduction : {"caffe", "mean", "sum"}
-        "caffe" is Caffe's EuclideanLoss, the paper's: ``sum((pred - y)**2) / (2 N)``, N the batch size.
+        "caffe" is Caffe's EuclideanLoss, the paper's: ``sum((out - y)**2) / (2 N)``, N the batch size.
         "mean" divides by every value (N * 21 * 21 for SRCNN's labels), "sum" by nothing.
 
     Returns
     -------
     loss : float
-    dpred : ndarray, like pred
+    dout : ndarray, like out
 
     Notes
     -----
-    ``d loss / d pred = (pred - y) / N`` (caffe), ``2 (pred - y) / pred.size`` (mean), ``2 (pred - y)`` (sum).
+    ``d loss / d out = (out - y) / N`` (caffe), ``2 (out - y) / out.size`` (mean), ``2 (out - y)`` (sum).
     """
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    N = pred.shape[0]
-    diff = pred - y  # N, 1, Ho, Wo
+    N = out.shape[0]
+    diff = out - y  # N, 1, Ho, Wo
     if reduction == "caffe":
         return (diff**2).sum() / (2 * N), diff / N
     if reduction == "mean":
