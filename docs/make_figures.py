@@ -105,7 +105,7 @@ def filters(plt, path, ours, theirs):
         ax.set_title(f"{title}\nfirst layer: {m.n1} filters of {m.f[0]}x{m.f[0]}", fontsize=9)
         ax.axis("off")
     fig.tight_layout()
-    save(plt, fig, path)
+    save(plt, fig, path, tight=True)  # "tight": the two-line titles are kept whole
 
 
 def butterfly_input(path, scale):
@@ -118,7 +118,8 @@ def butterfly_input(path, scale):
 
 
 def feature_maps(plt, path, model, x, box=(slice(70, 166), slice(90, 186))):
-    """A crop through the lesson's layers (replicate padding): input, 8 maps of each layer, output."""
+    """A crop through the lesson's layers (replicate padding), in the order the network computes them:
+    input and 8 maps of layer 1 on the top row, 8 maps of layer 2 and the output on the bottom row."""
     from npsrcnn import lesson
 
     p = {k: v.astype(np.float64) for k, v in model.params.items()}
@@ -129,19 +130,22 @@ def feature_maps(plt, path, model, x, box=(slice(70, 166), slice(90, 186))):
         h = lesson.relu_forward(h)[0] if i < 3 else h
         maps.append(h[0])
     a1, a2, out = maps
-    fig, axes = plt.subplots(2, 9, figsize=(12.6, 3.2))
-    for row, (first, title, acts, name) in enumerate([(x[box], "input (bicubic)", a1, "layer 1"),
-                                                      (out[0], "output", a2, "layer 2")]):
-        axes[row, 0].imshow(first, cmap="gray", vmin=0, vmax=1)
-        axes[row, 0].set_title(title, fontsize=8)
-        busiest = np.argsort(acts.reshape(len(acts), -1).std(axis=1))[::-1][:8]  # the 8 most varied maps
-        for col, c in enumerate(busiest, start=1):
-            axes[row, col].imshow(acts[c], cmap="gray")
-            axes[row, col].set_title(f"{name} map {c}", fontsize=8)
+    busiest = lambda acts: np.argsort(acts.reshape(len(acts), -1).std(axis=1))[::-1][:8]  # noqa: E731  most varied
+    panels = [(x[box], "input (bicubic)", dict(vmin=0, vmax=1))]
+    panels += [(a1[c], f"layer 1, map {c}", {}) for c in busiest(a1)]
+    panels += [(a2[c], f"layer 2, map {c}", {}) for c in busiest(a2)]
+    panels += [(out[0], "output (SRCNN)", dict(vmin=0, vmax=1))]
+    fig, axes = plt.subplots(2, 9, figsize=(12.6, 3.5))
+    for ax, (img, title, scale) in zip(axes.flat, panels):
+        ax.imshow(img, cmap="gray", **scale)
+        ax.set_title(title, fontsize=8)
     for ax in axes.flat:
         ax.axis("off")
+    fig.suptitle(f"a 96x96 crop of butterfly (x{model.scale or 3}) through the shipped network, in order: input, "
+                 f"8 of layer 1's {model.n1} maps, 8 of layer 2's {model.n2} maps, output "
+                 "(maps after ReLU, each scaled to its own range)", fontsize=9)
     fig.tight_layout()
-    save(plt, fig, path)
+    save(plt, fig, path, tight=True)
 
 
 def crops(plt, path, model, y, x, box=(slice(90, 170), slice(60, 140))):
@@ -176,15 +180,17 @@ def gradcheck_errors(dtype, h=1e-6, seed=0):
 
 
 def gradcheck(plt, path):
-    errs = {np.dtype(t).name: gradcheck_errors(t) for t in (np.float32, np.float64)}
-    names = list(errs["float64"])
+    """Step 7's check, each dtype at its own best step: float32 at h = 1e-3, float64 at h = 1e-6."""
+    errs = {"float32, h = 1e-3": gradcheck_errors(np.float32, h=1e-3), "float64, h = 1e-6": gradcheck_errors(np.float64)}
+    names = list(errs["float64, h = 1e-6"])
     fig, ax = plt.subplots(figsize=(7.5, 3.2))
     at = np.arange(len(names))
-    for i, (dt, e) in enumerate(errs.items()):
-        ax.bar(at + (i - 0.5) * 0.38, [e[k] for k in names], 0.38, label=dt)
-    ax.axhline(1e-6, color="gray", ls="--", lw=1, label="threshold 1e-6")
+    for i, (label, e) in enumerate(errs.items()):
+        ax.bar(at + (i - 0.5) * 0.38, [e[k] for k in names], 0.38, label=label)
+    ax.axhline(1e-3, color="tab:blue", ls=":", lw=1, label="float32: right below 1e-3")
+    ax.axhline(1e-7, color="tab:orange", ls="--", lw=1, label="float64: right below 1e-7")
     ax.set(yscale="log", xticks=at, xticklabels=names, ylabel="relative error",
-           title="gradient check of the lesson's network, centred differences, h = 1e-6")
+           title="gradient check of the lesson's network, centred differences, each dtype at its best step")
     ax.title.set_fontsize(9)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
