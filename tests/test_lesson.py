@@ -181,3 +181,13 @@ def test_sgd_optimizer_is_the_caffe_form_and_steps_lr_over_one_minus_m():
         w, v = lesson.sgd_momentum_caffe(w, v, np.ones(3), 0.1, 0.9)
     np.testing.assert_allclose(p["w"], w, rtol=1e-12)
     np.testing.assert_allclose(v, -0.1 / (1 - 0.9), rtol=1e-8)  # constant gradient: step -> lr / (1 - m)
+
+
+@pytest.mark.parametrize("K, widths", [(1, (0, 0, 0, 0)), (3, (1, 1, 1, 1)), (4, (1, 2, 1, 2)), (5, (2, 2, 2, 2))])
+def test_pad_widths_keep_the_size_with_the_extra_row_below(K, widths):
+    assert lesson.pad_widths(K, K, "zero") == lesson.pad_widths(K, K, "replicate") == widths
+    assert lesson.pad_widths(K, K, "valid") == (0, 0, 0, 0)
+    x, w, b = conv_case((1, 2, 6, 7, 3, K))
+    assert lesson.conv2d_forward(x, w, b, "zero")[0].shape == (1, 3, 6, 7)
+    with pytest.raises(ValueError, match="padding must be one of"):
+        lesson.pad_widths(K, K, "reflect")

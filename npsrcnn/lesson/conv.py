@@ -18,7 +18,11 @@ PADDINGS = ("valid", "zero", "replicate")
 
 
 def pad_widths(KH, KW, padding):
-    """(top, bottom, left, right): (KH-1)//2 rows on top and the rest below for "zero" and "replicate"."""
+    """(pt, pb, pl, pr), the rows on top and below and the columns left and right that keep the size.
+
+    (KH-1)//2 rows on top and the rest below for "zero" and "replicate", so an even kernel gets its
+    extra row below (and its extra column on the right); (0, 0, 0, 0) for "valid".
+    """
     if padding not in PADDINGS:
         raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
     if padding == "valid":
@@ -40,9 +44,10 @@ def unpad_grad(dxp, H, W, KH, KW, padding):
 
     Notes
     -----
+    pad is linear, so its backward is its transpose (docs/backprop/04-convolution.md, 4.3 and 4.7).
     "zero": the pad holds constants, its gradient is dropped. "replicate": ``xp[.., u, v] =
-    x[.., clip(u - pt), clip(v - pl)]``, so ``dx[.., y, x] = sum of dxp[.., u, v] over the (u, v) that
-    copied (y, x)``: every edge-padded pixel's gradient adds onto the edge pixel.
+    x[.., clip(u - pt, 0, H-1), clip(v - pl, 0, W-1)]``, so ``dx[.., r, s] = sum of dxp[.., u, v] over the
+    (u, v) that copied (r, s)``: every edge-padded pixel's gradient adds onto the edge pixel.
     """
     pt, pb, pl, pr = pad_widths(KH, KW, padding)
     if padding != "replicate":
@@ -187,8 +192,9 @@ def dx_full_correlation(dout, w):
 
     Notes
     -----
-    ``dxp[n, c, y, x] = sum_{f, kh, kw} dout[n, f, y - kh, x - kw] * w[f, c, kh, kw]``; with
-    ``kh' = KH-1-kh`` this is ``sum dpad[n, f, y + kh', x + kw'] * w[f, c, KH-1-kh', KW-1-kw']``.
+    ``dxp[n, c, u, v] = sum_{f, kh, kw} dout[n, f, u - kh, v - kw] * w[f, c, kh, kw]``; with
+    ``kh' = KH-1-kh`` this is ``sum dpad[n, f, u + kh', v + kw'] * w[f, c, KH-1-kh', KW-1-kw']``: the full
+    correlation of dout with the flipped kernel, i.e. a true convolution (4.5 and 4.6 (c) of the walkthrough).
     """
     F, C, KH, KW = w.shape
     w_flip = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # C, F, KH, KW
