@@ -28,7 +28,7 @@ from ..engine.pointwise import bias_act_kernel
 from ..engine.taps import tap_sum
 from ..engine.workspace import block
 from ..util.errors import UserError, shown
-from ..util.files import atomic_output
+from ..util.files import atomic_hdf5
 from ..util.hdf5 import check_dataset, open_plain, read_attrs, read_dataset
 from ..util.limits import MAX_WEIGHTS, check_scale, no_memory
 
@@ -345,17 +345,20 @@ class SRCNN:
         config : dict, optional
             Training configuration, stored as a JSON string attribute ``config``.
         """
-        with atomic_output(path) as tmp:
-            with h5py.File(tmp, "w") as f:
-                for k in NAMES:
-                    f.create_dataset(k, data=np.asarray(self.params[k], np.float32))
-                f.attrs["format"] = FORMAT
-                f.attrs["format_version"] = FORMAT_VERSION
-                f.attrs["arch"] = self.arch
-                f.attrs["n1"], f.attrs["n2"] = self.n1, self.n2
-                if self.scale is not None:
-                    f.attrs["scale"] = self.scale
-                f.attrs["config"] = json.dumps(config if config is not None else self.config, sort_keys=True)
+        with atomic_hdf5(path) as f:  # built in memory: a full disk is one clean error, never half a file
+            self.write_to(f, config)
+
+    def write_to(self, f, config=None):
+        """Write the weights and attributes that :meth:`load` reads into the open HDF5 file `f`."""
+        for k in NAMES:
+            f.create_dataset(k, data=np.asarray(self.params[k], np.float32))
+        f.attrs["format"] = FORMAT
+        f.attrs["format_version"] = FORMAT_VERSION
+        f.attrs["arch"] = self.arch
+        f.attrs["n1"], f.attrs["n2"] = self.n1, self.n2
+        if self.scale is not None:
+            f.attrs["scale"] = self.scale
+        f.attrs["config"] = json.dumps(config if config is not None else self.config, sort_keys=True)
 
     @classmethod
     def load(cls, path):

@@ -2,7 +2,7 @@
 import json
 
 from ..util.errors import UserError
-from ..util.files import atomic_output
+from ..util.files import atomic_hdf5
 
 CHECKPOINT, MODEL = "checkpoint.h5", "model.h5"  # the run folder's checkpoint and final weights
 
@@ -21,18 +21,15 @@ def save_checkpoint(path, model, opt, state, config):
 
     Refuses (ValueError) a state holding an inf or a NaN: a checkpoint on disk always loads and resumes.
     """
-    import h5py
-
     bad = first_nonfinite(model, opt)
     if bad is not None:
         raise ValueError(f"refusing to checkpoint: {bad} is not finite")
-    with atomic_output(path) as tmp:
-        model.save(tmp, config=config)  # atomic_output inside writes tmp's own temporary, then renames
-        with h5py.File(tmp, "a") as f:
-            g = f.create_group("optimizer")
-            for k, v in opt.state_dict().items():
-                g.create_dataset(k, data=v)
-            f.attrs["progress"] = json.dumps(state, sort_keys=True)
+    with atomic_hdf5(path) as f:  # built in memory: a full disk is one clean error, the old checkpoint kept
+        model.write_to(f, config=config)
+        g = f.create_group("optimizer")
+        for k, v in opt.state_dict().items():
+            g.create_dataset(k, data=v)
+        f.attrs["progress"] = json.dumps(state, sort_keys=True)
 
 
 def load_checkpoint(path):
