@@ -129,11 +129,14 @@ def _plot(path, curves):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 4.8))
-    for name, (label, c) in curves.items():
-        ax.plot(c["minutes"], c["report"], label=label, lw=2.2 if name in ("paper", "fast", "fast-955-r1-p45-68") else 1.2,
-                ls="--" if name in LONG_RUNS else "-",
-                color={"fast-40": "tab:cyan", "fast-955-92": "0.4", "fast-955-r1-56": "tab:olive",
-                       "fast-955-r1-p45-68": "black"}.get(name))
+    # One colour per curve from a 20-colour map, a line style per family (9-1-5 levers solid, 9-5-5
+    # dotted-dashed, long runs dashed), markers every few points: no two of the 20 lines look alike.
+    styles = {True: "--", False: "-"}
+    for i, (name, (label, c)) in enumerate(curves.items()):
+        ls = styles[name in LONG_RUNS] if "955" not in name or name in LONG_RUNS else "-."
+        ax.plot(c["minutes"], c["report"], label=label, lw=2.4 if name in ("paper", "fast", "fast-955-r1-p45-68") else 1.3,
+                ls=ls, color="black" if name == "fast-955-r1-p45-68" else plt.cm.tab20(i % 20),
+                marker="osD^v<>ph*"[i % 10], markevery=max(1, len(c["minutes"]) // 6), markersize=4)
     bic = next((c["bicubic"] for _, c in curves.values() if c["bicubic"]), None)
     if bic:
         ax.axhline(bic, color="0.5", ls=":", lw=1)
@@ -144,7 +147,7 @@ def _plot(path, curves):
     ends = [c["report"][-1] for _, c in curves.values()]
     ax.set_ylim(min([bic or 99] + ends) - 0.4, max(ends) + 0.2)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
     fig.savefig(path, dpi=72, bbox_inches="tight")  # "tight": the legend sits below the axes
     print(f"wrote {path} ({path.stat().st_size // 1024} KB)")
 
