@@ -313,6 +313,31 @@ def test_mat_weights_declaring_huge_data_or_dims(folder):
                    "more than 16,777,216 parameters; refused before reading")
 
 
+def mat_tweak(data, kind):
+    """The SciPy-written weights with biases_conv2 (whose name starts 48 bytes into its element) broken.
+
+    With SciPy 1.17 the complex flag and the unknown type crash loadmat (segmentation fault, bus
+    error); the oversized small element makes it read past its 4-byte field (found crashing on a
+    file's last variable by a fuzzer, a ValueError here)."""
+    at = data.find(b"biases_conv2")
+    if kind == "complex":  # the array flags (32 bytes before the name) say complex; no imaginary part follows
+        data[at - 31] |= 0x08
+    elif kind == "small":  # the data tag packed as a small element of 21 bytes (at most 4 fit)
+        data[at + 16:at + 20] = struct.pack("<I", 21 << 16 | 9)
+    elif kind == "type":  # the data tag of an unknown type
+        data[at + 16:at + 20] = struct.pack("<I", 0xBF09)
+    return bytes(data)
+
+
+@pytest.mark.parametrize("kind, text", [("complex", "declares 'biases_conv2' complex; weights are real numbers"),
+                                        ("small", "declares a small element of 21 bytes"),
+                                        ("type", "declares 'biases_conv2' with data of type 48905")])
+def test_mat_weights_that_crash_scipy_are_refused_before_it_reads(folder, kind, text):
+    pytest.importorskip("scipy")
+    (folder / "x3.mat").write_bytes(mat_tweak(matlab_weights(folder / "x3.mat"), kind))
+    assert_refused(folder, ["convert", "x3.mat", "-o", "w.h5"], f"x3.mat: the variable at byte 736 {text}")
+
+
 def test_mat_v4_variable_larger_than_the_file(folder):
     pytest.importorskip("scipy")
     head = struct.pack("<5i", 0, 100_000, 100_000, 0, 14)  # a 100000x100000 double array in a 40-byte file

@@ -7,7 +7,9 @@ Every image's size is checked from its header before it is decoded (``max_pixels
 errors, not silently padded (``ImageFile.LOAD_TRUNCATED_IMAGES`` is left False).
 """
 import contextlib
+import logging
 import struct
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,11 @@ from .color import y_channel
 from ..util.errors import UserError, shown
 from ..util.files import atomic_output
 from ..util.limits import MAX_PIXELS, no_memory
+
+# Pillow logs what it finds wrong in a corrupt file (logger.error in TiffImagePlugin) and, with no
+# handler configured, Python prints that on stderr beside our one-line error; an application that
+# configures logging still gets the records.
+logging.getLogger("PIL").addHandler(logging.NullHandler())
 
 # Pillow mode -> (mode to convert to, numpy dtype)
 _MODES = {
@@ -104,12 +111,16 @@ def _reading(path, max_pixels=MAX_PIXELS):
 
     Pillow's own bomb check (Image.MAX_IMAGE_PIXELS, a global) is off meanwhile: ours, on `max_pixels`,
     runs on the same header, before decoding, with the limit the caller asked for (one thread at a time).
+    Pillow's warnings about a corrupt file (a TIFF tag larger than the file, ...) are not shown: the
+    error, if any, says it in one line.
     """
     name = shown(path)
     saved = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = None
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", module=r"PIL\.")
+            yield
     except FileNotFoundError:
         raise UserError(f"{name}: no such file") from None
     except IsADirectoryError:
@@ -124,6 +135,8 @@ def _reading(path, max_pixels=MAX_PIXELS):
         raise no_memory(path, "decoding this image") from None
     except (OSError, SyntaxError, ValueError, struct.error) as exc:
         raise UserError(f"{name}: truncated or corrupt image ({shown(exc)})") from None
+    except (EOFError, IndexError, KeyError, TypeError, OverflowError, ZeroDivisionError) as exc:  # Pillow's, rarely
+        raise UserError(f"{name}: truncated or corrupt image ({type(exc).__name__}: {shown(exc)})") from None
     finally:
         Image.MAX_IMAGE_PIXELS = saved
 

@@ -451,7 +451,7 @@ class SRCNN:
                             'pip install "npsrcnn[mat]"') from None
         if not path.is_file():
             raise UserError(f"{shown(path)}: no such weights file")
-        check_mat_sizes(path)
+        check_mat_sizes(path, MAT_NAMES)
         try:
             listed = {name: (shape, kind) for name, shape, kind in whosmat(path)}
             sizes = [listed[k] for k in MAT_NAMES if k in listed]
@@ -480,7 +480,11 @@ class SRCNN:
             if not np.issubdtype(a.dtype, np.floating) or not np.isfinite(a).all():
                 raise UserError(f"{shown(source)}: array {k} must hold finite floating-point numbers")
         model = cls.__new__(cls)
-        model.params = {k: np.ascontiguousarray(arrays[k], dtype=np.float32) for k in NAMES}
+        with np.errstate(over="ignore"):  # float64 beyond float32's range: refused just below
+            model.params = {k: np.ascontiguousarray(arrays[k], dtype=np.float32) for k in NAMES}
+        for k in NAMES:
+            if not np.isfinite(model.params[k]).all():
+                raise UserError(f"{shown(source)}: array {k} holds values beyond float32's range (3.4e38)")
         model.scale = None if scale is None else int(scale)
         model.config = None
         model._workspaces = {}
@@ -506,14 +510,16 @@ def _npy_shape(zf, name, source):
     return shape
 
 
-def check_mat_sizes(path):
+def check_mat_sizes(path, names=()):
     """UserError if a MATLAB v4 or v5 file declares sizes it cannot hold, before SciPy allocates them.
 
     SciPy allocates what each element's tag declares (up to 4 GB from a file of a few hundred bytes).
     v5: every variable's array-flags, dims and name sub-elements must fit its first 4 KiB (compressed
     or not; at most 32 dims, 4 KiB of name) and a numeric array's data may take at most 8 bytes per
-    element of its dims. v4: each variable's name and data must fit in the rest of the file. Files of
-    other versions (v7.3 is HDF5) are left to SciPy, which says what it reads.
+    element of its dims. The variables in `names`, which will be read, must be real (SciPy crashes on
+    a complex flag without an imaginary part) with their data inside their element. v4: each
+    variable's name and data must fit in the rest of the file. Files of other versions (v7.3 is HDF5)
+    are left to SciPy, which says what it reads.
     """
     with open(path, "rb") as fh:
         head = fh.read(128)
@@ -537,18 +543,21 @@ def check_mat_sizes(path):
             else:
                 size, body = nbytes, fh.read(min(nbytes, _MAT_HEAD))
             if kind == 14:  # miMATRIX
-                _check_mat5_matrix(body, size, order, path, pos)
+                _check_mat5_matrix(body, size, order, path, pos, names)
             pos += 8 + nbytes
     return None
 
 
 _MAT_HEAD = 4096  # bytes of a variable read to find its flags, dims, name and data tag
+_MAT_NUMBERS = (1, 2, 3, 4, 5, 6, 7, 9, 12, 13)  # miINT8 .. miUINT64: the types numeric data is stored in
 
 
-def _check_mat5_matrix(body, size, order, path, pos):
+def _check_mat5_matrix(body, size, order, path, pos, names):
     def element(i):  # (type, byte count, data offset, next offset); a small element packs its tag in 4 bytes
         first = struct.unpack_from(order + "I", body, i)[0]
         if first >> 16:
+            if first >> 16 > 4:  # SciPy would read that many bytes out of a 4-byte field (and crash)
+                raise ValueError(f"a small element of {first >> 16} bytes")
             return first & 0xFFFF, first >> 16, i + 4, i + 8
         kind, n = struct.unpack_from(order + "II", body, i)
         return kind, n, i + 8, i + 8 + n + (-n % 8)
@@ -556,21 +565,28 @@ def _check_mat5_matrix(body, size, order, path, pos):
     try:
         if size == 0:
             return  # an empty matrix
-        _, _, at, i = element(0)  # array flags: the class in the low byte of the first word, 0x800 complex
+        kind, n, at, i = element(0)  # array flags (miUINT32): the class in the low byte, 0x800 complex
+        if kind != 6 or n != 8:
+            raise ValueError(f"array flags of type {kind} and {n} bytes")
         flags = struct.unpack_from(order + "I", body, at)[0]
         mclass, is_complex = flags & 0xFF, flags & 0x800
-        _, n_dims, at, i = element(i)
-        if n_dims > 4 * 32 or i > len(body):
-            raise ValueError(f"{n_dims // 4} dimensions")
+        kind, n_dims, at, i = element(i)  # dims (miINT32)
+        if kind != 5 or n_dims % 4 or n_dims > 4 * 32 or i > len(body):
+            raise ValueError(f"dims of type {kind} and {n_dims} bytes")
         dims = struct.unpack_from(f"{order}{n_dims // 4}i", body, at)
-        _, n_name, _, i = element(i)
-        if i > len(body):
-            raise ValueError(f"a name of {n_name} bytes")
+        kind, n_name, at, i = element(i)  # name (miINT8)
+        if kind != 1 or i > len(body):
+            raise ValueError(f"a name of type {kind} and {n_name} bytes")
+        name = body[at:at + n_name].decode("latin-1")
+        if name in names and is_complex:
+            raise ValueError(f"'{shown(name)}' complex; weights are real numbers")
         if 6 <= mclass <= 15 and i + 8 <= size:  # a numeric array: the real part's tag comes next
-            _, n_data, _, _ = element(i)
+            kind, n_data, _, end = element(i)
             most = 8 * math.prod(max(d, 0) for d in dims) * (2 if is_complex else 1)
             if n_data > most:
                 raise ValueError(f"{n_data:,} bytes of data for dims {dims}")
+            if name in names and (kind not in _MAT_NUMBERS or end > size + (-size % 8)):
+                raise ValueError(f"'{shown(name)}' with data of type {kind} ending at {end} of {size} bytes")
     except (struct.error, ValueError) as exc:
         raise UserError(f"{shown(path)}: the variable at byte {pos} declares {exc}; refused before reading") from None
 

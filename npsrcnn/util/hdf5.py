@@ -25,32 +25,37 @@ def open_plain(path, what="a readable HDF5 file"):
     except OSError as exc:
         raise UserError(f"{shown(path)}: not {what} ({shown(exc)})") from None
     with f:
-        check_plain(f, path)
-        yield f
+        try:
+            check_plain(f, path)
+            yield f
+        except (OSError, RuntimeError, KeyError, ValueError, TypeError, SystemError) as exc:  # h5py's, damaged file
+            raise UserError(f"{shown(path)}: damaged HDF5 file ({type(exc).__name__}: {shown(exc)})") from None
 
 
 def check_plain(f, path):
-    """UserError naming the first external link, external-storage or virtual dataset in the open file `f`."""
+    """UserError naming the first external (or user-defined) link, external-storage or virtual dataset in
+    the open file `f`.
 
-    def link(name, lnk):  # a visit stops at the first callback that returns something (h5py cannot raise there)
-        return (name, lnk.filename) if isinstance(lnk, h5py.ExternalLink) else None
-
-    def dataset(name, obj):
+    The links are listed first (HDF5's own recursive visit, which does not follow soft or external
+    links and visits a group once), then looked at one by one: h5py cannot raise from inside a visit,
+    and a damaged file raises (OSError, RuntimeError, KeyError), which :func:`open_plain` turns into
+    one line.
+    """
+    names = []
+    f.id.links.visit(names.append)  # None from append: the visit goes on
+    for raw in names:
+        name = raw.decode("utf-8", "surrogateescape")
+        kind = f.id.links.get_info(raw).type
+        if kind not in (h5py.h5l.TYPE_HARD, h5py.h5l.TYPE_SOFT):
+            lnk = f.get(name, getlink=True)
+            target = f" to {shown(lnk.filename)}" if isinstance(lnk, h5py.ExternalLink) else ""
+            raise UserError(f"{shown(path)}: '{shown(name)}' is a link{target}; refused, the HDF5 files npsrcnn "
+                            "reads keep their data in themselves")
+        obj = f.get(name) if kind == h5py.h5l.TYPE_HARD else None
         if isinstance(obj, h5py.Dataset) and (obj.is_virtual or obj.external):
-            return name, "a virtual dataset made of other files" if obj.is_virtual else "stored in another file"
-        return None
-
-    try:
-        found = f.visititems_links(link)
-        if found:
-            raise UserError(f"{shown(path)}: '{shown(found[0])}' is a link to {shown(found[1])}; refused, the HDF5 "
-                            "files npsrcnn reads keep their data in themselves")
-        found = f.visititems(dataset)
-    except OSError as exc:  # a damaged object header or B-tree
-        raise UserError(f"{shown(path)}: damaged HDF5 file ({shown(exc)})") from None
-    if found:
-        raise UserError(f"{shown(path)}: dataset '{shown(found[0])}' is {found[1]}; refused, the HDF5 files npsrcnn "
-                        "reads keep their data in themselves")
+            what = "a virtual dataset made of other files" if obj.is_virtual else "stored in another file"
+            raise UserError(f"{shown(path)}: dataset '{shown(name)}' is {what}; refused, the HDF5 files npsrcnn "
+                            "reads keep their data in themselves")
 
 
 def check_dataset(ds, path, max_bytes=None, kinds="f"):
@@ -88,7 +93,7 @@ def read_dataset(ds, path):
         return ds[()]
     except MemoryError:
         raise no_memory(path, f"dataset '{shown(ds.name.lstrip('/'))}'") from None
-    except OSError as exc:  # an unknown filter, a corrupt chunk
+    except (OSError, RuntimeError, ValueError) as exc:  # an unknown filter, a corrupt chunk
         raise UserError(f"{shown(path)}: cannot read dataset '{shown(ds.name.lstrip('/'))}' ({shown(exc)})") from None
 
 
@@ -104,6 +109,6 @@ def read_attrs(obj, path, max_bytes=1 << 20):
             out[name] = obj.attrs[name]
     except MemoryError:
         raise no_memory(path, "its attributes") from None
-    except OSError as exc:
-        raise UserError(f"{shown(path)}: cannot read its attributes ({shown(exc)})") from None
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:  # h5py's, on a damaged file
+        raise UserError(f"{shown(path)}: cannot read its attributes ({type(exc).__name__}: {shown(exc)})") from None
     return out
