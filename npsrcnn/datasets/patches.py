@@ -333,8 +333,8 @@ def _read_blocks(path, dset, lset, blocks):
         return (np.concatenate(ds).astype(np.float32, copy=False), np.concatenate(ls).astype(np.float32, copy=False))
     except MemoryError:
         raise no_memory(path, f"a buffer of {len(blocks)} blocks of patches") from None
-    except OSError as exc:  # a corrupt chunk, an unknown filter
-        raise UserError(f"{shown(path)}: cannot read patches ({shown(exc)})") from None
+    except (OSError, RuntimeError, ValueError) as exc:  # a corrupt chunk, an unknown filter
+        raise UserError(f"{shown(path)}: cannot read patches ({type(exc).__name__}: {shown(exc)})") from None
 
 
 def cut_patches(files, scale, input_size, label_size, stride, progress=False, factors=()):

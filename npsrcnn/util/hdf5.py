@@ -60,7 +60,8 @@ def check_plain(f, path):
 
 def check_dataset(ds, path, max_bytes=None, kinds="f"):
     """UserError unless `ds` holds numbers of a dtype kind in `kinds` ('f' float, 'i'/'u' integers),
-    at most `max_bytes` of them (None: any number), in chunks of at most MAX_CHUNK_BYTES, that the file really stores.
+    at most `max_bytes` of them (None: any number), in chunks of at most MAX_CHUNK_BYTES, and that
+    the file really stores.
 
     A chunked, filtered dataset that declares more than MAX_RATIO times the bytes it stores (deflate
     cannot do better) is mostly chunks never written; an unfiltered one must store all its bytes.
