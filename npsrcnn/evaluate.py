@@ -36,6 +36,16 @@ def format_table(result, title="image"):
     return "\n".join(lines)
 
 
+def largest_image(folder):
+    """(path, words) naming the image of `folder` with the most pixels, from headers only, for a message."""
+    from .datasets.patches import list_images
+    from .image.io import header
+
+    sizes = [(W * H, W, H, path) for path in list_images(folder) for W, H, _, _ in [header(path, None)]]
+    _, W, H, path = max(sizes)
+    return path, f"evaluating this {W}x{H} image, the largest of {shown(folder)}"
+
+
 PROG = "python -m npsrcnn.evaluate"
 
 
@@ -73,7 +83,7 @@ def main(argv, prog):
         result = evaluate_dataset(model, args.dataset, args.scale, padding=args.padding,
                                   progress=not (args.json or args.no_progress))
     except MemoryError:  # every image is within the pixel limit, but not this machine's memory
-        raise no_memory(args.dataset, "evaluating its largest image") from None
+        raise no_memory(*largest_image(args.dataset)) from None
     if args.json:
         meta = dict(weights=str(weights), dataset=str(args.dataset), scale=args.scale, arch=arch,
                     padding=args.padding)

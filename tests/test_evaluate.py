@@ -199,3 +199,17 @@ def test_cli_progress_bar_unless_no_progress(capsys, tmp_path, flag):
     rc, out, err = _run(capsys, "--dataset", _two_images(tmp_path), "--scale", 3, *flag)
     assert rc == 0 and out.splitlines()[-1].startswith("mean ")
     assert ("evaluate:   0%" in err and "| 0/2 [" in err) == (not flag), err
+
+
+def test_out_of_memory_names_the_largest_image(tmp_path, monkeypatch, capsys):
+    import npsrcnn.evaluate as command
+
+    for name, size in (("a.png", (40, 30)), ("b.png", (50, 60)), ("c.png", (45, 45))):
+        Image.new("L", size).save(tmp_path / name)
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(command, "evaluate_dataset", no_memory)
+    rc = command.main(["--dataset", str(tmp_path), "--scale", "3", "--json"])
+    assert_one_line_error(rc, capsys.readouterr().err, "b.png: not enough memory for evaluating this 50x60 image")
