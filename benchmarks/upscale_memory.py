@@ -1,6 +1,6 @@
 """Peak memory and time of upscaling a large image (default 4000x3000 RGB, x3 -> 12000x9000).
 
-Runs ``npsrcnn.upscale.upscale_image`` in this process and reports the peak resident set size
+Runs ``npsrcnn.model.upscaling.upscale_array`` in this process and reports the peak resident set size
 (``ru_maxrss``) against the size of the output itself, as JSON. The issue's bound: ~2 GB.
 
     python benchmarks/upscale_memory.py                       # 4000x3000 RGB x3, 9-1-5, 2 threads
@@ -29,18 +29,18 @@ def main(argv=None):
     import numpy as np
 
     from npsrcnn.model.srcnn import SRCNN
-    from npsrcnn.model.upscaling import BAND_ROWS, upscale_image
+    from npsrcnn.model.upscaling import BAND_ROWS, upscale_array
 
     f1, f2, f3 = (int(k) for k in args.arch.split("-"))
     model = SRCNN(f1, f2, f3, seed=0, scale=args.scale)
-    upscale_image(np.zeros((40, 40, 3), np.uint8), model, args.scale)  # compile / load the kernels
+    upscale_array(np.zeros((40, 40, 3), np.uint8), model, args.scale)  # compile / load the kernels
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     H, W = args.height, args.width
     yy, xx = np.mgrid[0:H, 0:W]
     img = np.stack([(xx * 255 // W), (yy * 255 // H), ((xx + yy) % 256)], axis=2).astype(np.uint8)
     del yy, xx
     t0 = time.perf_counter()
-    out = upscale_image(img, model, args.scale, band_rows=args.band_rows or BAND_ROWS)
+    out = upscale_array(img, model, args.scale, band_rows=args.band_rows or BAND_ROWS)
     seconds = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     json.dump({

@@ -16,8 +16,8 @@ Every module at this level is a command, ``npsrcnn <command>`` or ``python -m np
 ``train``, ``upscale``, ``evaluate``, ``prepare``, ``data``, ``convert``, ``cache``, ``export``. Commands
 import the library; the library never imports a command.
 
-The names a user writes live here: ``npsrcnn.SRCNN``, ``npsrcnn.imresize``, ``npsrcnn.rgb2ycbcr``,
-``npsrcnn.ycbcr2rgb``, ``npsrcnn.psnr``, ``npsrcnn.ssim``.
+The names a user writes live here: ``npsrcnn.upscale_image``, ``npsrcnn.SRCNN``, ``npsrcnn.imresize``,
+``npsrcnn.rgb2ycbcr``, ``npsrcnn.ycbcr2rgb``, ``npsrcnn.psnr``, ``npsrcnn.ssim``.
 """
 
 __version__ = "0.1.0"
@@ -25,6 +25,7 @@ __version__ = "0.1.0"
 # name -> module that defines it; imported on first use, so `import npsrcnn` compiles no Numba kernel.
 _PUBLIC = {
     "SRCNN": "npsrcnn.model.srcnn",
+    "upscale_image": "npsrcnn.model.upscaling",
     "imresize": "npsrcnn.interp.resize",
     "rgb2ycbcr": "npsrcnn.image.color",
     "ycbcr2rgb": "npsrcnn.image.color",

@@ -29,17 +29,20 @@ Examples::
     npsrcnn upscale small.png -o big.png --scale 3 --compare cmp.png --reference original.png
     npsrcnn upscale scan.tif -o out.png --scale 3 --weights "srcnn_matlab_weights/9-5-5(ImageNet)/x3.mat"
 """
+import os
+import re
 import sys
 from pathlib import Path
 
 from . import __version__
 from .image.io import FORMAT_NAMES, LOSSY, check_format, header, read_image, write_image
 from .model.pretrained import load_weights
-from .model.upscaling import BAND_ROWS, upscale_image
+from .model.upscaling import BAND_ROWS, check_big_enough, upscale_array
 from .util.cli import ArgumentParser, command
 from .util.errors import UserError, shown
 from .util.files import check_output_path, new_folder
 from .util.limits import MAX_PIXELS, check_pixels, no_memory
+from .util.threads import set_threads
 
 PROG = "python -m npsrcnn.upscale"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
@@ -49,7 +52,8 @@ DEFAULT_QUALITY = 95
 
 def build_parser(prog=PROG):
     p = ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
-    p.add_argument("inputs", nargs="+", metavar="IN", help="image files (PNG, BMP, TIFF, JPEG, ...)")
+    p.add_argument("inputs", nargs="+", metavar="IN",
+                   help="image files (PNG, BMP, TIFF, JPEG, ...), or folders: the images in them")
     p.add_argument("-o", "--out", metavar="OUT", required=True,
                    help="output file (one input, with an image suffix) or folder (written as <name>_x<S>.png)")
     p.add_argument("--format", choices=FORMATS, help="the format of the files written into an -o folder (default png)")
@@ -70,6 +74,15 @@ def build_parser(prog=PROG):
                    help="refuse an input or output image of more pixels than this, before any work "
                         "(default %(default)s, the count Pillow refuses as a decompression bomb)")
     p.add_argument("--overwrite", action="store_true", help="replace output files that exist")
+    p.add_argument("--skip-existing", action="store_true",
+                   help="leave outputs that exist as they are and upscale only the others (a rerun of a big job)")
+    p.add_argument("--workers", type=int, metavar="N", default=1,
+                   help="upscale the images on N local processes, each loading the weights once (default 1)")
+    p.add_argument("--dask", metavar="ADDRESS",
+                   help="upscale the images on the workers of a running Dask cluster (tcp://host:8786); "
+                        "needs the dask extra")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="Numba and BLAS threads per process (default: all cores, or cores / --workers)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar over each image's bands")
     p.add_argument("--version", action="version", version=f"npsrcnn {__version__}")
     return p
@@ -109,12 +122,18 @@ def main(argv, prog):
         raise UserError("--band-rows must be at least 1")
     if args.max_pixels < 1:
         raise UserError("--max-pixels must be at least 1")
+    if args.workers < 1 or args.threads is not None and args.threads < 1:
+        raise UserError("--workers and --threads must be at least 1")
+    if args.skip_existing and args.overwrite:
+        raise UserError("--skip-existing keeps outputs that exist and --overwrite replaces them: pass one")
+    many = args.workers > 1 or args.dask is not None
+    if many and args.compare is not None:
+        raise UserError("--compare works with one input in this process, not with --workers or --dask")
+    args.inputs = expand_folders(args.inputs)
     outs = output_paths(args.inputs, args.out, args.scale, args.format)
+    check_not_inputs(args.inputs, outs)
     quality = check_quality(args.quality, outs)
     for src, dst in zip(args.inputs, outs):
-        if Path(src).is_dir():
-            raise UserError(f"{shown(src)} is a directory; pass the images in it, e.g. "
-                            f"{shown(Path(src) / glob_for(src))} (the shell expands the glob) with -o a folder")
         if not Path(src).is_file():
             raise UserError(f"{shown(src)}: no such file")
         W, H, bits, channels = header(src, args.max_pixels)
@@ -123,12 +142,24 @@ def main(argv, prog):
     folder = Path(args.out) if outs[0] != Path(args.out) else None
     if folder is not None and folder.exists() and not folder.is_dir():
         raise UserError(f"-o {shown(folder)}: exists and is not a folder")
+    if args.skip_existing:
+        todo = [(src, dst) for src, dst in zip(args.inputs, outs) if not os.path.lexists(dst)]
+        if len(todo) < len(outs):
+            print(f"skipping {len(outs) - len(todo)} output{'s' if len(outs) - len(todo) != 1 else ''} that exist",
+                  file=sys.stderr)
+        args.inputs, outs = [src for src, _ in todo], [dst for _, dst in todo]
+        if not outs:
+            return 0
     for dst in outs:  # refuse before any work: nothing the user has is replaced without --overwrite
-        if dst.exists() and not args.overwrite:
-            raise UserError(f"output {shown(dst)} exists; pass --overwrite to replace it")
+        if os.path.lexists(dst) and not args.overwrite:
+            raise UserError(f"output {shown(dst)} exists; pass --overwrite to replace it or --skip-existing to keep it")
     if folder is None:
         check_output_path(outs[0], overwrite=args.overwrite)
     compare, reference = check_compare(args, outs)
+    if many:
+        return upscale_many(args, outs, prog)
+    if args.threads is not None:
+        set_threads(args.threads)
     model, words = load_weights(args.weights, args.scale)
     print(f"npsrcnn {__version__} upscale: x{args.scale} with {model.arch} weights {shown(words)}", file=sys.stderr)
 
@@ -138,7 +169,7 @@ def main(argv, prog):
             if reference is not None:
                 reference = fit_reference(reference, img, args)
             try:
-                result = upscale_image(img, model, args.scale, args.padding, args.band_rows,
+                result = upscale_array(img, model, args.scale, args.padding, args.band_rows,
                                        progress=None if args.no_progress else shown(Path(src).name),
                                        max_pixels=args.max_pixels)
             except MemoryError:  # the output fits the limit, but not this machine's memory
@@ -148,6 +179,77 @@ def main(argv, prog):
             print(f"{shown(src)} ({W}x{H}) -> {shown(dst)} ({W * args.scale}x{H * args.scale})", file=sys.stderr)
     if compare is not None:
         write_comparison(compare, img, result, reference, model, args)
+    return 0
+
+
+def expand_folders(inputs):
+    """The inputs with each folder replaced by the images in it (sorted by name); UserError for an empty one."""
+    files = []
+    for src in inputs:
+        if Path(src).is_dir():
+            found = sorted(p for p in Path(src).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            if not found:
+                raise UserError(f"{shown(src)}: a folder with no images ({', '.join(IMAGE_SUFFIXES)})")
+            files += [str(p) for p in found]
+        else:
+            files.append(src)
+    return files
+
+
+def check_not_inputs(inputs, outs):
+    """UserError, before any work, if an output is also an input (now or later in the list): writing it
+    first would replace a file the command has still to read."""
+    sources = {}
+    for src in inputs:
+        try:
+            sources[Path(src).resolve()] = src
+        except OSError:
+            continue
+    for dst in outs:
+        if dst.resolve() in sources:
+            raise UserError(f"output {shown(dst)} is also an input ({shown(sources[dst.resolve()])}); "
+                            "write the outputs to another folder or name")
+
+
+def upscale_many(args, outs, prog):
+    """The images on --workers local processes or a --dask cluster; a failed image is named and the
+    others go on. Exit 2 if any failed, after all the others were written."""
+    from .model.batch import Settings, run_jobs
+
+    weights = args.weights
+    if weights is not None and not re.fullmatch(r"x\d+", weights):
+        weights = str(Path(weights).resolve())  # the workers may start elsewhere
+    load_weights(args.weights, args.scale)  # a bad --weights is one line here, not one per image
+    cores = os.cpu_count() or 1
+    threads = args.threads or max(1, cores // (1 if args.dask else args.workers))
+    settings = Settings(weights=weights or f"x{args.scale}", scale=args.scale, padding=args.padding,
+                        band_rows=args.band_rows, quality=check_quality(args.quality, outs), overwrite=args.overwrite,
+                        max_pixels=args.max_pixels, threads=threads)
+    where = f"the Dask cluster at {args.dask}" if args.dask else f"{args.workers} worker processes"
+    print(f"npsrcnn {__version__} upscale: {len(outs)} images x{args.scale} on {where}, {threads} thread"
+          f"{'s' if threads != 1 else ''} each", file=sys.stderr)
+    folder = Path(args.out) if outs[0] != Path(args.out) else outs[0].parent
+    from tqdm import tqdm
+
+    failed = []
+    with new_folder(folder), tqdm(total=len(outs), unit="img", file=sys.stderr, leave=False,
+                                  disable=True if args.no_progress else None) as bar:
+        def report(result):
+            src, dst, W, H, error = result
+            if error is None:
+                bar.write(f"{shown(src)} ({W}x{H}) -> {shown(dst)} ({W * args.scale}x{H * args.scale})", file=sys.stderr)
+            else:
+                failed.append(Path(src).name)
+                bar.write(f"{shown(src)}: failed: {error}", file=sys.stderr)
+
+        run_jobs(list(zip(args.inputs, outs)), settings, workers=args.workers, dask_address=args.dask,
+                 progress=bar.update, on_done=report)
+        if failed and len(failed) == len(outs):
+            raise UserError(f"all {len(outs)} images failed ({', '.join(map(shown, failed[:5]))}"
+                            f"{', ...' if len(failed) > 5 else ''})")
+    if failed:
+        raise UserError(f"{len(failed)} of {len(outs)} images failed ({', '.join(map(shown, failed[:5]))}"
+                        f"{', ...' if len(failed) > 5 else ''}); the other {len(outs) - len(failed)} were written")
     return 0
 
 
@@ -202,16 +304,6 @@ def write_comparison(path, img, result, reference, model, args):
     print(f"comparison ({' | '.join(label for label, _ in panels)}) -> {shown(path)}", file=sys.stderr)
 
 
-def glob_for(folder):
-    """'*.bmp' for a folder of mostly .bmp images (any suffix upscale reads), else '*.png'."""
-    from collections import Counter
-
-    from .datasets.patches import IMAGE_SUFFIXES as READABLE
-
-    suffixes = Counter(p.suffix for p in Path(folder).iterdir() if p.suffix.lower() in READABLE)
-    return f"*{suffixes.most_common(1)[0][0]}" if suffixes else "*.png"
-
-
 def check_quality(quality, outs):
     """The JPEG / WebP quality to write with; UserError if it is out of range or every output is lossless."""
     if quality is None:
@@ -227,11 +319,7 @@ def check_quality(quality, outs):
 def read_input(src, model, scale, max_pixels=MAX_PIXELS):
     """The image `src`; UserError if, upscaled, it is still smaller than the network's receptive field."""
     img = read_image(src, max_pixels)
-    H, W = img.shape[:2]
-    field = 2 * model.border + 1  # receptive field of one output pixel: 13x13 for 9-1-5
-    if min(H, W) < 2 or min(H, W) * scale < field:
-        raise UserError(f"{shown(src)}: {W}x{H} is too small: x{scale} makes it smaller than the {model.arch} "
-                        f"network's {field}x{field} receptive field")
+    check_big_enough(img.shape, model, scale, src)
     return img
 
 

@@ -592,7 +592,7 @@ def test_mat_scan_passes_what_matlab_and_scipy_write(tmp_path, ref_weights):
 def test_out_of_memory_while_reading_is_one_line(tmp_path, monkeypatch):
     from npsrcnn.image import png16 as decoder
     from npsrcnn.image.io import read_image
-    from npsrcnn.model.upscaling import upscale_image
+    from npsrcnn.model.upscaling import upscale_array
     from npsrcnn.util.errors import UserError
     from npsrcnn.util.hdf5 import read_dataset
 
@@ -611,6 +611,6 @@ def test_out_of_memory_while_reading_is_one_line(tmp_path, monkeypatch):
     with pytest.raises(UserError, match="w.h5: not enough memory for dataset 'w1'"):
         read_dataset(Dataset(), "w.h5")
     model, img = SRCNN(3, 1, 3, n1=4, n2=2), np.zeros((20, 30), np.uint8)
-    monkeypatch.setattr(np, "empty", no_memory)  # the output is upscale_image's first allocation
+    monkeypatch.setattr(np, "empty", no_memory)  # the output is upscale_array's first allocation
     with pytest.raises(UserError, match="a.png: not enough memory for its 60x40 x2 output"):
-        upscale_image(img, model, 2, progress="a.png")
+        upscale_array(img, model, 2, progress="a.png")

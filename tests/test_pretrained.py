@@ -51,7 +51,7 @@ def test_upscale_weights_by_name_from_another_folder(tmp_path):
                    cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert f"{SRCNN.load(pretrained.shipped_weights(3)).arch} weights x3 (shipped)" in r.stderr
-    want = upscaling.upscale_image(np.asarray(Image.open(src)), SRCNN.load(pretrained.shipped_weights(3)), 3)
+    want = upscaling.upscale_array(np.asarray(Image.open(src)), SRCNN.load(pretrained.shipped_weights(3)), 3)
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "out.png")), want)
 
 

@@ -1,4 +1,5 @@
 """python -m npsrcnn.upscale: colour handling, bit depths, band-wise = whole-image, bad input."""
+import re
 import struct
 import tracemalloc
 import zlib
@@ -14,6 +15,7 @@ from npsrcnn.image.io import read_image, write_image
 from npsrcnn.interp.resize import imresize
 from npsrcnn.model import pretrained, upscaling
 from npsrcnn.model.srcnn import SRCNN
+from npsrcnn.util.errors import UserError
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +86,7 @@ def test_bicubic_rows_equal_imresize_rows():
 @pytest.mark.parametrize("band_rows", [5, 16, 10_000])
 def test_band_wise_upscale_equals_the_whole_image_pipeline(model, shape, dtype, band_rows):
     img = _image(shape, dtype)
-    got = upscaling.upscale_image(img, model, 3, band_rows=band_rows)
+    got = upscaling.upscale_array(img, model, 3, band_rows=band_rows)
     want = reference_upscale(img, model, 3)
     assert got.dtype == dtype and got.shape == (shape[0] * 3, shape[1] * 3) + shape[2:]
     assert_within_one_step(got, want)
@@ -103,7 +105,7 @@ def test_band_wise_network_output_equals_the_whole_image_to_float32_rounding(mod
 
 def test_the_network_changes_luminance_but_not_alpha(model):
     img = _image((20, 24, 4))
-    out = upscaling.upscale_image(img, model, 3)
+    out = upscaling.upscale_array(img, model, 3)
     bicubic = _quantize(imresize(img.astype(np.float32) / 255, 3), np.uint8)
     assert np.abs(out[:, :, :3].astype(int) - bicubic[:, :, :3]).mean() > 1  # SRCNN did something
     np.testing.assert_array_equal(out[:, :, 3], bicubic[:, :, 3])  # alpha: bicubic only
@@ -113,7 +115,7 @@ def test_memory_is_bounded_by_bands(model):
     img = _image((200, 160))
     out_bytes = 600 * 480
     tracemalloc.start()
-    upscaling.upscale_image(img, model, 3, band_rows=32)
+    upscaling.upscale_array(img, model, 3, band_rows=32)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     whole_activations = (64 + 32) * 600 * 480 * 4  # one float32 copy of every feature map of the whole image
@@ -173,11 +175,12 @@ def _truncated_png(path):
     "make, extra, message",
     [
         (lambda d: d / "missing.png", [], "no such file"),
-        (lambda d: d, [], "is a directory; pass the images in it, e.g. "),
+        (lambda d: d, [], "a folder with no images"),
         (lambda d: (d / "text.png").write_text("hello") and d / "text.png", [], "not an image"),
         (lambda d: _truncated_png(d / "trunc.png"), [], "truncated or corrupt"),
         (lambda d: _saved(d / "ok.png"), ["--scale", "2"], "trained for x3"),
-        (lambda d: _saved(d / "tiny.png", (4, 9)), [], "smaller than the 9-1-5 network's 13x13 receptive field"),
+        (lambda d: _saved(d / "tiny.png", (4, 9)), [], "9x4 is too small to upscale with the 9-1-5 network x3: each output "
+         "pixel depends on 13x13 pixels of the x3 image, so the input needs at least 5 pixels on each side"),
         (lambda d: _saved(d / "ok.png"), ["--weights", "/nonexistent/x3.h5"], "not found"),
         (lambda d: _saved(d / "ok.png"), ["-o", "/nonexistent/dir/out.png"], "does not exist"),
     ],
@@ -258,15 +261,23 @@ def test_unwritable_format_and_corrupt_16_bit_data_are_one_line_errors(tmp_path,
     assert "truncated or corrupt" in capsys.readouterr().err
 
 
-def test_a_folder_as_input_suggests_a_glob(tmp_path, weights_file, capsys):
+def test_a_folder_as_input_is_its_images_and_an_output_may_not_be_an_input(tmp_path, weights_file, capsys):
     folder = tmp_path / "photos"
     folder.mkdir()
-    for name in ("a.bmp", "b.bmp", "c.png", "notes.txt", "d.txt"):
-        (folder / name).write_bytes(b"")
-    rc = up_cli.main([str(folder), "-o", str(tmp_path / "out"), "--scale", "3", "--weights", str(weights_file)])
-    err = capsys.readouterr().err
-    assert_one_line_error(rc, err, f"{folder} is a directory; pass the images in it, e.g. {folder / '*.bmp'}")
-    assert not (tmp_path / "out").exists()
+    for name in ("a.bmp", "c.png"):
+        Image.fromarray(_image((20, 24, 3))).save(folder / name)
+    (folder / "notes.txt").write_text("not an image")
+    out = tmp_path / "out"
+    assert up_cli.main([str(folder), "-o", str(out), "--scale", "3", "--weights", str(weights_file), "--no-progress"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a_x3.png", "c_x3.png"]
+    capsys.readouterr()
+    before = (folder / "c.png").read_bytes()
+    (folder / "a_x3.png").write_bytes((out / "a_x3.png").read_bytes())  # an earlier output, now an input too
+    argv = [str(folder / "a.bmp"), str(folder / "a_x3.png"), "-o", str(folder),
+            "--scale", "3", "--weights", str(weights_file), "--overwrite"]
+    assert up_cli.main(argv) == 2
+    assert_one_line_error(2, capsys.readouterr().err, f"output {folder / 'a_x3.png'} is also an input")
+    assert (folder / "c.png").read_bytes() == before and (folder / "a_x3.png").read_bytes() == (out / "a_x3.png").read_bytes()
 
 
 @pytest.mark.parametrize("flag", [[], ["--no-progress"]])
@@ -287,7 +298,7 @@ def test_jpeg_and_webp_outputs_follow_quality(tmp_path, weights_file, model, suf
     img = _image((30, 26, 3))
     src = tmp_path / "in.png"
     Image.fromarray(img).save(src)
-    want = upscaling.upscale_image(img, model, 3).astype(int)
+    want = upscaling.upscale_array(img, model, 3).astype(int)
     base = [str(src), "--scale", "3", "--weights", str(weights_file), "--no-progress"]
     err, size = {}, {}
     for q in (None, 95, 30):
@@ -319,7 +330,7 @@ def test_webp_keeps_alpha(tmp_path, weights_file, model):
     with Image.open(dst) as im:
         assert im.mode == "RGBA"
         alpha = np.asarray(im)[:, :, 3].astype(int)
-    assert np.abs(alpha - upscaling.upscale_image(img, model, 3)[:, :, 3]).mean() < 3
+    assert np.abs(alpha - upscaling.upscale_array(img, model, 3)[:, :, 3]).mean() < 3
 
 
 def _rgba(path):
@@ -425,3 +436,39 @@ def test_compare_bad_input_writes_nothing(tmp_path, weights_file, capsys, extra,
     rc = up_cli.main(inputs + ["-o", str(out), "--scale", "3", "--weights", str(weights_file), *extra])
     assert_one_line_error(rc, capsys.readouterr().err, message.format(tmp=tmp_path))
     assert sorted(tmp_path.iterdir()) == before and (tmp_path / "mine.png").read_bytes() == b"mine"
+
+
+def test_the_python_api_takes_and_returns_the_same_kind(weights_file, model):
+    """npsrcnn.upscale_image: arrays (uint8, uint16, float, 2-D and 3-D) and PIL images in, the same kind
+    out, equal to what the command computes; weights by name, path or network."""
+    import npsrcnn
+
+    rgb = _image((21, 17, 3))
+    want = upscaling.upscale_array(rgb, model, 3)
+    got = npsrcnn.upscale_image(rgb, scale=3, weights=weights_file)
+    assert got.dtype == np.uint8 and np.array_equal(got, want)
+    assert np.array_equal(npsrcnn.upscale_image(rgb, 3, weights=model), want)
+    grey16 = _image((15, 19), np.uint16)
+    assert np.array_equal(npsrcnn.upscale_image(grey16, 3, weights_file), upscaling.upscale_array(grey16, model, 3))
+    floats = rgb.astype(np.float32) / 255
+    out = npsrcnn.upscale_image(floats, 3, weights_file)
+    assert out.dtype == np.float32 and out.shape == (63, 51, 3) and 0 <= out.min() and out.max() <= 1
+    assert np.abs(out * 255 - want).max() <= 0.51  # the same image, without the rounding to 8 bits
+    im = npsrcnn.upscale_image(Image.fromarray(rgb), 3, weights_file)
+    assert isinstance(im, Image.Image) and im.mode == "RGB" and np.array_equal(np.asarray(im), want)
+    assert npsrcnn.upscale_image(rgb[:, :, :1], 3, weights_file).shape == (63, 51, 1)
+    shipped = npsrcnn.upscale_image(rgb, scale=3)  # the weights shipped for x3, read once per process
+    assert shipped.shape == (63, 51, 3) and npsrcnn.upscale_image(rgb, 3, "x3").tobytes() == shipped.tobytes()
+
+
+@pytest.mark.parametrize("image, error, text", [
+    ("photo.png", TypeError, "a NumPy array or a PIL image"),
+    (np.zeros((4, 5, 2), np.uint8), ValueError, "expected (H, W), (H, W, 3) or (H, W, 4)"),
+    (np.zeros((20, 20), np.int32), ValueError, "dtype int32"),
+    (np.zeros((3, 30), np.uint8), UserError, "needs at least 5 pixels on each side"),
+])
+def test_the_python_api_says_what_is_wrong(weights_file, image, error, text):
+    import npsrcnn
+
+    with pytest.raises(error, match=re.escape(text)):
+        npsrcnn.upscale_image(image, 3, weights_file)

@@ -6,8 +6,10 @@ are upscaled bicubically, then back to RGB. The network's input is the bicubic u
 memory stays bounded; each band is computed with enough context rows that the result is identical
 to processing the whole image at once.
 """
+import functools
 import sys
 
+from ..util.errors import UserError, shown
 from ..util.limits import MAX_PIXELS, check_pixels, no_memory
 
 BAND_ROWS = 256  # output rows per band (the engine strips each band further to bound its buffers)
@@ -67,7 +69,82 @@ class Upscaler:
         return self.model.predict(band, padding=self.padding)[a - lo:b - lo]
 
 
-def upscale_image(img, model, scale, padding="replicate", band_rows=BAND_ROWS, progress=None, max_pixels=MAX_PIXELS):
+def upscale_image(image, scale=3, weights=None, padding="replicate", band_rows=BAND_ROWS):
+    """Upscale a photo with SRCNN: the Python face of ``npsrcnn upscale`` (``npsrcnn.upscale_image``).
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W), (H, W, 3) or (H, W, 4), uint8, uint16 or float in [0, 1]; or a PIL image
+        (modes L, RGB, RGBA, I;16)
+    scale : int
+    weights : str, Path or SRCNN, optional
+        ``"x2"``, ``"x3"``, ``"x4"`` (the shipped networks), a weights file (ours, or the authors'
+        ``.npz`` / ``.mat``), or a network; default: the one shipped for `scale`. Files are read once
+        per process.
+    padding : "replicate" (the authors') or "zero"
+
+    Returns
+    -------
+    The same kind as `image`: an array of its shape times `scale` and its dtype (floats clipped to
+    [0, 1]), or a PIL image of its mode.
+
+    Examples
+    --------
+    >>> import numpy as np, npsrcnn
+    >>> npsrcnn.upscale_image(np.zeros((20, 30, 3), np.uint8), scale=3).shape
+    (60, 90, 3)
+    """
+    import numpy as np
+
+    pil = None
+    if not isinstance(image, np.ndarray):
+        try:
+            from PIL import Image
+        except ImportError:  # Pillow is a dependency; this only guards odd installs
+            Image = None
+        if Image is None or not isinstance(image, Image.Image):
+            raise TypeError(f"image must be a NumPy array or a PIL image, not {type(image).__name__}")
+        if image.mode not in ("L", "RGB", "RGBA", "I;16"):
+            raise ValueError(f"PIL image of mode {image.mode}: convert it to L, RGB or RGBA first")
+        pil, image = image.mode, np.asarray(image)
+    if image.ndim not in (2, 3) or image.ndim == 3 and image.shape[2] not in (1, 3, 4):
+        raise ValueError(f"image of shape {image.shape}: expected (H, W), (H, W, 3) or (H, W, 4)")
+    if image.ndim == 3 and image.shape[2] == 1:
+        return upscale_image(image[:, :, 0], scale, weights, padding, band_rows)[:, :, None]
+    if image.dtype.kind == "f":
+        as16 = np.floor(np.clip(image, 0, 1) * 65535.0 + 0.5).astype(np.uint16)  # 16 bits: below float32's noise here
+        return upscale_image(as16, scale, weights, padding, band_rows).astype(image.dtype) / image.dtype.type(65535)
+    if image.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"image of dtype {image.dtype}: expected uint8, uint16 or float")
+    model = weights if hasattr(weights, "predict") else _weights(None if weights is None else str(weights), scale)
+    check_big_enough(image.shape, model, scale, "image")
+    out = upscale_array(np.ascontiguousarray(image), model, scale, padding, band_rows)
+    if pil is not None:
+        from PIL import Image
+
+        return Image.fromarray(out, pil)
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def _weights(spec, scale):
+    from .pretrained import load_weights
+
+    return load_weights(spec, scale)[0]
+
+
+def check_big_enough(shape, model, scale, what):
+    """UserError if an image of `shape` is too small for the network to see one whole pixel's context."""
+    H, W = shape[:2]
+    field = 2 * model.border + 1  # the pixels each output pixel depends on: 13x13 for 9-1-5, 17x17 for 9-5-5
+    smallest = -(-field // scale)  # ceil(field / scale)
+    if min(H, W) < max(2, smallest):
+        raise UserError(f"{shown(what)}: {W}x{H} is too small to upscale with the {model.arch} network x{scale}: "
+                        f"each output pixel depends on {field}x{field} pixels of the x{scale} image, so the input "
+                        f"needs at least {max(2, smallest)} pixels on each side")
+
+
+def upscale_array(img, model, scale, padding="replicate", band_rows=BAND_ROWS, progress=None, max_pixels=MAX_PIXELS):
     """Upscale one image array with SRCNN on luminance and bicubic on chroma and alpha.
 
     Parameters
