@@ -19,6 +19,7 @@ from .model.srcnn import parse_arch
 from .util.cli import ArgumentParser, command
 from .util.errors import UserError
 from .util.files import check_output_path
+from .util.limits import MAX_PATCH_SIDE
 
 PROG = "python -m npsrcnn.prepare"
 
@@ -47,8 +48,9 @@ def resolve(args):
         raise UserError(f"--scale must be >= 2, got {args.scale}")
     if args.stride < 1:
         raise UserError(f"--stride must be >= 1, got {args.stride}")
-    if args.input_size < 1:
-        raise UserError(f"--input-size must be >= 1, got {args.input_size}")
+    if not 1 <= args.input_size <= MAX_PATCH_SIDE:
+        raise UserError(f"--input-size must be between 1 and {MAX_PATCH_SIDE} (the patch files' limit), "
+                        f"got {args.input_size}")
     border = sum((k - 1) // 2 for k in parse_arch(args.arch))
     label_size = args.label_size if args.label_size is not None else label_size_for(args.input_size, border)
     if label_size < 1 or label_size > args.input_size or (args.input_size - label_size) % 2:

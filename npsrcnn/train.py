@@ -41,6 +41,7 @@ from .util.cli import ArgumentParser, command
 from .util.errors import UserError
 from .datasets.cache import cache_dir, cache_size
 from .util.files import check_can_create, human, new_folder, remove_stale_temps
+from .util.limits import MAX_PATCH_SIDE
 from .util.threads import set_threads
 
 PROG = "python -m npsrcnn.train"
@@ -227,6 +228,8 @@ def resolve_config(args):
     except ValueError as exc:
         raise UserError(f"--scale-aug: {exc}") from None
     border = (f1 + f2 + f3 - 3) // 2
+    if v["patch_size"] > MAX_PATCH_SIDE:
+        raise UserError(f"--patch-size {v['patch_size']}: at most {MAX_PATCH_SIDE} (the patch files' limit)")
     if v["patch_size"] <= 2 * border:
         raise UserError(f"--patch-size {v['patch_size']} leaves no label for a {f1}-{f2}-{f3} network "
                         f"(it trims {border} pixels per side)")

@@ -123,6 +123,11 @@ def test_prepare_refuses_an_output_that_is_not_hdf5_or_not_writable(tmp_path, im
     assert "npsrcnn-tmp" not in err and not (tmp_path / "p.txt").exists()
 
 
+def test_prepare_refuses_patches_larger_than_patch_files_hold(tmp_path, images, capsys):
+    rc, _, err = _run(capsys, "--images", images, "--scale", 3, "--out", tmp_path / "p.h5", "--input-size", 300)
+    assert_one_line_error(rc, err, "--input-size must be between 1 and 256")
+
+
 def test_t91_patch_count_is_the_authors(datasets):
     """generate_train.m's windows on T91: 21,884 at x3 (the same grid as ours, image by image)."""
     from npsrcnn.datasets.patches import list_images, modcrop

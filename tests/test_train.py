@@ -662,3 +662,47 @@ def test_a_run_that_fails_before_its_first_checkpoint_leaves_no_folder(images, t
     assert train_cli.main(args_for(images, out, "--epochs", "3", "--lr", "1e30")) == 1
     assert "none was written yet" in capsys.readouterr().err
     assert not (tmp_path / "new").exists()
+
+
+def test_a_doctored_checkpoint_is_refused_in_one_line(images, tmp_path, capsys):
+    """Resuming reads the checkpoint as hostile input: an optimizer buffer of another shape, one whose
+    bytes live in another file, or a progress record that is not one, each is one line; nothing changes."""
+    out = tmp_path / "run"
+    assert train_cli.main(args_for(images, out, "--epochs", "1")) == 0
+    good = (out / "checkpoint.h5").read_bytes()
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(np.arange(64 * 81, dtype=np.float32).tobytes())
+
+    def doctor(change):
+        (out / "checkpoint.h5").write_bytes(good)
+        with h5py.File(out / "checkpoint.h5", "r+") as f:
+            change(f)
+
+    def external(f):
+        del f["optimizer"]["velocity.w1"]
+        f["optimizer"].create_dataset("velocity.w1", shape=(64, 1, 9, 9), dtype="<f4",
+                                      external=[(str(secret), 0, 64 * 81 * 4)])
+
+    cases = [
+        (lambda f: (f["optimizer"].__delitem__("velocity.w1"),
+                    f["optimizer"].create_dataset("velocity.w1", data=np.zeros(3))),
+         "optimizer buffer 'velocity.w1' has shape (3,)"),
+        (external, "'optimizer/velocity.w1' is stored in another file"),
+        (lambda f: f.attrs.__setitem__("progress", "[1, 2"), "damaged checkpoint (progress"),
+    ]
+    for change, message in cases:
+        doctor(change)
+        before = (out / "checkpoint.h5").read_bytes()
+        capsys.readouterr()
+        assert train_cli.main(["--resume", "--out", str(out), "--epochs", "2", "--no-progress"]) == 2
+        assert_one_line_error(2, capsys.readouterr().err, message)
+        assert (out / "checkpoint.h5").read_bytes() == before
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--patch-size", "300"], "--patch-size 300: at most 256"),
+])
+def test_patches_larger_than_the_files_hold_are_refused_up_front(images, tmp_path, capsys, argv, message):
+    assert train_cli.main(args_for(images, tmp_path / "run", *argv)) == 2
+    assert_one_line_error(2, capsys.readouterr().err, message)
+    assert not (tmp_path / "run").exists()
