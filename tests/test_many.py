@@ -98,9 +98,12 @@ def test_dask_local_cluster_gives_the_same_outputs(photos, weights_file, tmp_pat
 
 def test_dask_unreachable_scheduler_is_one_line(photos, weights_file, tmp_path, capsys):
     pytest.importorskip("dask.distributed")
+    import dask
+
     argv = [str(photos / "a.png"), "-o", str(tmp_path / "o"), "--scale", "2", "--weights", str(weights_file),
             "--dask", "tcp://127.0.0.1:9", "--no-progress"]
-    assert up_cli.main(argv) == 2
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
+        assert up_cli.main(argv) == 2
     assert_one_line_error(2, capsys.readouterr().err, "--dask tcp://127.0.0.1:9: cannot reach the scheduler")
     assert not (tmp_path / "o").exists()
 

@@ -98,7 +98,7 @@ def run_jobs(jobs, settings, workers=1, dask_address=None, progress=None, on_don
         except ImportError:
             raise UserError("--dask needs the dask package: pip install \"npsrcnn[dask]\"") from None
         try:
-            client = Client(dask_address, timeout="20s")
+            client = Client(dask_address)  # waits dask's distributed.comm.timeouts.connect (30 s) at most
         except (OSError, TimeoutError) as exc:
             raise UserError(f"--dask {dask_address}: cannot reach the scheduler ({exc})") from None
         try:
