@@ -22,18 +22,19 @@ from .util.files import human
 PROG = "python -m npsrcnn.cache"
 
 
-def build_parser(prog=PROG):
-    p = ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
-    p.add_argument("action", nargs="?", choices=("list", "clear"), default="list",
-                   help="list (default): the folder, its files and their sizes; clear: delete the patch files")
-    p.add_argument("--cache-dir", metavar="DIR", help="the cache folder (default: $NPSRCNN_CACHE, else the user's cache)")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    return p
+ACTIONS = {"list": "the folder, its files and their sizes (the default)",
+           "clear": "delete the patch files (nothing else in the folder)"}
 
 
 @command(PROG)
 def main(argv, prog):
-    args = build_parser(prog).parse_args(argv)
+    parser = ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
+    parser.add_argument("action", nargs="?", choices=tuple(ACTIONS), default="list",
+                        help="; ".join(f"{k}: {v}" for k, v in ACTIONS.items()))
+    parser.add_argument("--cache-dir", metavar="DIR",
+                        help="the cache folder (default: $NPSRCNN_CACHE, else the user's cache)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    args = parser.parse_args(argv)
     folder = cache.cache_dir(args.cache_dir)
     if args.action == "clear":
         n, size = cache.clear(folder)

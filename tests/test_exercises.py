@@ -103,8 +103,22 @@ def conv2d_backward_stride2(dout, cache):
     return conv2d_backward(dilated, cache1)
 '''
 
+
+
+def wrong_col2im(answers, mistake):
+    """The right col2im with a typical mistake: its rows read as (kh, kw, c) ("axes"), or each copy
+    added back as (C, N) instead of (N, C) ("no transpose")."""
+    start = answers.index("def col2im(")
+    right = answers[start:answers.index("\n\n\n", start)]
+    assert "dcols.reshape(C, KH, KW, N, Ho, Wo)" in right and "d[:, kh, kw].transpose(1, 0, 2, 3)" in right
+    if mistake == "axes":
+        return (right.replace("dcols.reshape(C, KH, KW, N, Ho, Wo)", "dcols.reshape(KH, KW, C, N, Ho, Wo)")
+                .replace("d[:, kh, kw]", "d[kh, kw]") + "  # rows read as (kh, kw, c)\n\n\n")
+    return right.replace("d[:, kh, kw].transpose(1, 0, 2, 3)", "d[:, kh, kw]") + "  # (C, N) not (N, C)\n\n\n"
+
+
 # One typical mistake per function; later definitions replace the answers above.
-MISTAKES_A = ANSWERS + '''
+MISTAKES_A = ANSWERS + "\n\n" + wrong_col2im(ANSWERS, "axes") + '''
 
 def mse_grad(out, y):
     return out - y                                              # the 1/N forgotten
@@ -112,17 +126,6 @@ def mse_grad(out, y):
 
 def relu_backward(da, mask):
     return da                                                   # no mask
-
-
-def col2im(dcols, xp_shape, KH, KW):                            # rows read as (kh, kw, c)
-    N, C, Hp, Wp = xp_shape
-    Ho, Wo = Hp - KH + 1, Wp - KW + 1
-    d = dcols.reshape(KH, KW, C, N, Ho, Wo)
-    dxp = np.zeros(xp_shape)
-    for kh in range(KH):
-        for kw in range(KW):
-            dxp[:, :, kh:kh + Ho, kw:kw + Wo] += d[kh, kw].transpose(1, 0, 2, 3)
-    return dxp
 
 
 def unpad_grad(dxp, H, W, KH, KW, padding):                     # cropped for replicate too
@@ -147,21 +150,10 @@ def conv2d_forward_stride2(x, w, b):                            # reads windows 
     return out[:, :, :Ho, :Wo], cache
 '''
 
-MISTAKES_B = ANSWERS + '''
+MISTAKES_B = ANSWERS + "\n\n" + wrong_col2im(ANSWERS, "no transpose") + '''
 
 def mse_grad(out, y):
     return 2 * (out - y) / out.size                             # the per-pixel mean's gradient
-
-
-def col2im(dcols, xp_shape, KH, KW):                            # (C, N) not transposed back to (N, C)
-    N, C, Hp, Wp = xp_shape
-    Ho, Wo = Hp - KH + 1, Wp - KW + 1
-    d = dcols.reshape(C, KH, KW, N, Ho, Wo)
-    dxp = np.zeros(xp_shape)
-    for kh in range(KH):
-        for kw in range(KW):
-            dxp[:, :, kh:kh + Ho, kw:kw + Wo] += d[:, kh, kw]
-    return dxp
 
 
 def conv2d_backward(dout, cache):                               # dout.reshape(F, -1), and no unpad_grad
