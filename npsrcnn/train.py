@@ -263,7 +263,8 @@ def _flag(key):
 
 
 def resumed_args(args, given, out):
-    """`args` with every setting the run in `out` was started with, from its checkpoint's record.
+    """(`args` with every setting the run in `out` was started with, from its checkpoint's record, and
+    the resolved configuration of those).
 
     Flags on the command line that would change what the run computes are refused in one line
     naming each. ``--epochs`` may extend (or shorten) a run on the constant schedule; on the cosine
@@ -298,7 +299,7 @@ def resumed_args(args, given, out):
         raise UserError(f"--epochs {cfg['epochs']}: the run's {saved['schedule']} learning-rate schedule is laid "
                         f"out over its {saved['epochs']} epochs; resume without --epochs, or train on in a new run "
                         f"that starts from its weights (--init-from {out / MODEL})")
-    return merged
+    return merged, cfg
 
 
 @command(PROG)
@@ -315,8 +316,7 @@ def main(argv, prog):
     if args.resume and not ckpt.is_file():
         raise UserError(f"--resume: no checkpoint in {out}")
     if args.resume:
-        args = resumed_args(args, given_flags(parser, argv), out)
-        cfg = resolve_config(args)
+        args, cfg = resumed_args(args, given_flags(parser, argv), out)
     if not args.resume and not args.overwrite and (ckpt.exists() or (out / MODEL).exists()):
         raise UserError(f"{out} already holds a run; pass --resume to continue it or --overwrite to start over")
     if out.exists() and not out.is_dir():
