@@ -12,11 +12,17 @@ Examples::
     npsrcnn evaluate --weights "../shared/reference/srcnn_matlab_weights/9-5-5(ImageNet)/x3.mat" \\
         --dataset ../shared/datasets/Set5 --scale 3
     npsrcnn evaluate --weights runs/9-1-5-x3/model.h5 --dataset data/Set14 --scale 3 --json
+    npsrcnn evaluate --dataset data/Set5 --scale 3 --ensemble           # SRCNN+: 8 flips/rotations, 8x slower
+
+``--ensemble`` is the geometric self-ensemble of EDSR+ (model/ensemble.py): im_h is the mean of the
+network over the 8 flips and rotations of im_b, each turned back. The table then says SRCNN+, and the
+JSON says ``"ensemble": true`` (its ``srcnn_*`` values are then the ensemble's).
 """
 import json
 import sys
 from pathlib import Path
 
+from .model.ensemble import SelfEnsemble
 from .model.evaluation import KEYS, evaluate_dataset
 from .model.pretrained import load_weights
 from .util.cli import ArgumentParser, command
@@ -24,11 +30,12 @@ from .util.errors import UserError, shown
 from .util.limits import no_memory
 
 
-def format_table(result, title="image"):
-    """Per-image rows and the mean row: PSNR in dB (4 decimals) and SSIM (4 decimals)."""
+def format_table(result, title="image", ensemble=False):
+    """Per-image rows and the mean row: PSNR in dB (4 decimals) and SSIM (4 decimals); SRCNN+ for an ensemble."""
     keys = [k for k in KEYS if k in result]
-    heads = {"bicubic_psnr": "bicubic PSNR", "srcnn_psnr": "SRCNN PSNR", "bicubic_ssim": "bicubic SSIM",
-             "srcnn_ssim": "SRCNN SSIM"}
+    name = "SRCNN+" if ensemble else "SRCNN"  # EDSR+'s mark for a self-ensembled network
+    heads = {"bicubic_psnr": "bicubic PSNR", "srcnn_psnr": f"{name} PSNR", "bicubic_ssim": "bicubic SSIM",
+             "srcnn_ssim": f"{name} SSIM"}
     width = max([len(title), 4] + [len(r["image"]) for r in result["per_image"]])
     lines = [f"{title:<{width}}" + "".join(f"  {heads[k]:>12}" for k in keys)]
     for row in result["per_image"] + [{"image": "mean", **{k: result[k] for k in keys}}]:
@@ -59,6 +66,9 @@ def build_parser(prog=PROG):
                    help="upscaling factor the weights were trained for")
     p.add_argument("--padding", default="replicate", choices=("replicate", "zero"),
                    help="padding at every layer (the authors' SRCNN.m: replicate; default: %(default)s)")
+    p.add_argument("--ensemble", action="store_true",
+                   help="geometric self-ensemble (as EDSR+, 'SRCNN+'): average the network over the 8 flips and "
+                        "rotations of its input; costs 8x the network's time")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (there is none with --json)")
     return p
@@ -76,9 +86,12 @@ def main(argv, prog):
         raise UserError(f"dataset folder {shown(args.dataset)} not found")
     model, weights = load_weights(args.weights, args.scale)
     arch = getattr(model, "arch", "?")
+    if args.ensemble:
+        model = SelfEnsemble(model)
     if not args.json:
         print(f"evaluate: weights={shown(weights)} arch={arch} scale={args.scale} dataset={shown(args.dataset)}"
-              f" padding={args.padding}", flush=True)
+              f" padding={args.padding}{' ensemble=8 (flips and rotations, 8x the time)' if args.ensemble else ''}",
+              flush=True)
     try:
         result = evaluate_dataset(model, args.dataset, args.scale, padding=args.padding,
                                   progress=not (args.json or args.no_progress))
@@ -86,10 +99,10 @@ def main(argv, prog):
         raise no_memory(*largest_image(args.dataset)) from None
     if args.json:
         meta = dict(weights=str(weights), dataset=str(args.dataset), scale=args.scale, arch=arch,
-                    padding=args.padding)
+                    padding=args.padding, ensemble=args.ensemble)
         print(json.dumps({**meta, **result}, indent=2))
     else:
-        print(format_table(result))
+        print(format_table(result, ensemble=args.ensemble))
     return 0
 
 

@@ -12,7 +12,8 @@ also writes a side-by-side PNG, bicubic | SRCNN, with the original as a third pa
 
 Large images are processed in bands of output rows so memory stays bounded (a 4000x3000 x3 upscale
 holds the 12000x9000 result plus a few bands); each band is computed with enough context rows that
-the result is identical to processing the whole image at once.
+the result is identical to processing the whole image at once. ``--ensemble`` averages the network
+over the 8 flips and rotations of its input (geometric self-ensemble, as EDSR+): 8x the network's time.
 
 Every input's header and every output path is checked before any work (an existing file needs
 ``--overwrite``), and so is the size of every input and output: at most ``--max-pixels`` pixels
@@ -27,6 +28,7 @@ Examples::
     npsrcnn upscale a.png b.jpg -o upscaled/ --scale 2 --weights runs/9-1-5-x2/model.h5
     npsrcnn upscale photos/*.jpg -o big/ --format jpg --quality 90 --scale 2 --weights x2
     npsrcnn upscale small.png -o big.png --scale 3 --compare cmp.png --reference original.png
+    npsrcnn upscale photo.png -o photo_x3.png --scale 3 --ensemble      # 8 flips/rotations averaged, 8x slower
     npsrcnn upscale scan.tif -o out.png --scale 3 --weights "srcnn_matlab_weights/9-5-5(ImageNet)/x3.mat"
 """
 import os
@@ -36,6 +38,7 @@ from pathlib import Path
 
 from . import __version__
 from .image.io import FORMAT_NAMES, LOSSY, check_format, header, read_image, write_image
+from .model.ensemble import SelfEnsemble
 from .model.pretrained import load_weights
 from .model.upscaling import BAND_ROWS, check_big_enough, upscale_array
 from .util.cli import ArgumentParser, command
@@ -48,6 +51,7 @@ PROG = "python -m npsrcnn.upscale"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 FORMATS = ("png", "jpg", "webp", "bmp", "tif")  # --format, for folder outputs
 DEFAULT_QUALITY = 95
+ENSEMBLE_WORDS = {False: "", True: ", self-ensemble of 8 flips and rotations (8x the time)"}
 
 
 def build_parser(prog=PROG):
@@ -65,6 +69,9 @@ def build_parser(prog=PROG):
                         "(default: the weights shipped for --scale)")
     p.add_argument("--padding", choices=("replicate", "zero"), default="replicate",
                    help="how each layer pads the borders (default %(default)s, as the authors' MATLAB code)")
+    p.add_argument("--ensemble", action="store_true",
+                   help="geometric self-ensemble (as EDSR+): average the network over the 8 flips and rotations "
+                        "of its input; costs 8x the network's time")
     p.add_argument("--band-rows", type=int, metavar="N", default=BAND_ROWS, help="output rows per band (memory vs. speed)")
     p.add_argument("--compare", metavar="FILE.png",
                    help="also write a side-by-side PNG: bicubic | SRCNN (one input only)")
@@ -161,7 +168,10 @@ def main(argv, prog):
     if args.threads is not None:
         set_threads(args.threads)
     model, words = load_weights(args.weights, args.scale)
-    print(f"npsrcnn {__version__} upscale: x{args.scale} with {model.arch} weights {shown(words)}", file=sys.stderr)
+    if args.ensemble:
+        model = SelfEnsemble(model)
+    print(f"npsrcnn {__version__} upscale: x{args.scale} with {model.arch} weights {shown(words)}"
+          f"{ENSEMBLE_WORDS[args.ensemble]}", file=sys.stderr)
 
     with new_folder(folder or outs[0].parent):  # a folder made for outputs goes again if none is written
         for src, dst in zip(args.inputs, outs):
@@ -224,10 +234,10 @@ def upscale_many(args, outs, prog):
     threads = args.threads or max(1, cores // (1 if args.dask else args.workers))
     settings = Settings(weights=weights or f"x{args.scale}", scale=args.scale, padding=args.padding,
                         band_rows=args.band_rows, quality=check_quality(args.quality, outs), overwrite=args.overwrite,
-                        max_pixels=args.max_pixels, threads=threads)
+                        max_pixels=args.max_pixels, threads=threads, ensemble=args.ensemble)
     where = f"the Dask cluster at {args.dask}" if args.dask else f"{args.workers} worker processes"
     print(f"npsrcnn {__version__} upscale: {len(outs)} images x{args.scale} on {where}, {threads} thread"
-          f"{'s' if threads != 1 else ''} each", file=sys.stderr)
+          f"{'s' if threads != 1 else ''} each{ENSEMBLE_WORDS[args.ensemble]}", file=sys.stderr)
     folder = Path(args.out) if outs[0] != Path(args.out) else outs[0].parent
     from tqdm import tqdm
 
@@ -297,7 +307,8 @@ def write_comparison(path, img, result, reference, model, args):
     """bicubic | SRCNN [| original] side by side, as a PNG written atomically."""
     from .image.panels import bicubic_image, side_by_side
 
-    panels = [("bicubic", bicubic_image(img, args.scale)), (f"SRCNN {model.arch} x{args.scale}", result)]
+    name = "SRCNN+" if args.ensemble else "SRCNN"  # EDSR+'s mark for a self-ensembled network
+    panels = [("bicubic", bicubic_image(img, args.scale)), (f"{name} {model.arch} x{args.scale}", result)]
     if reference is not None:
         panels.append(("original", reference))
     write_image(path, side_by_side(panels), overwrite=args.overwrite)

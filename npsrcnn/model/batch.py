@@ -28,6 +28,7 @@ class Settings:
     overwrite: bool = False
     max_pixels: int = 0  # 0: the reader's default limit
     threads: int = 1  # Numba and BLAS threads per worker
+    ensemble: bool = False  # geometric self-ensemble: the mean over 8 flips and rotations, 8x the time
 
 
 _MODELS = {}  # per worker process: (weights, scale) -> SRCNN
@@ -53,6 +54,10 @@ def upscale_file(src, dst, settings):
     from .upscaling import check_big_enough, upscale_array
 
     model = _model(settings)
+    if settings.ensemble:
+        from .ensemble import SelfEnsemble
+
+        model = SelfEnsemble(model)
     limit = {"max_pixels": settings.max_pixels} if settings.max_pixels else {}
     img = read_image(src, **limit)
     check_big_enough(img.shape, model, settings.scale, src)

@@ -22,7 +22,7 @@ class Upscaler:
 
     Parameters
     ----------
-    model : SRCNN
+    model : SRCNN, or a SelfEnsemble of one (the same bands give the whole image's ensemble)
     scale : int
     padding : str, the network's padding ("replicate" as the authors' MATLAB code)
     band_rows : int, output rows computed at a time
@@ -69,7 +69,7 @@ class Upscaler:
         return self.model.predict(band, padding=self.padding)[a - lo:b - lo]
 
 
-def upscale_image(image, scale=3, weights=None, padding="replicate", band_rows=BAND_ROWS):
+def upscale_image(image, scale=3, weights=None, padding="replicate", band_rows=BAND_ROWS, ensemble=False):
     """Upscale a photo with SRCNN: the Python face of ``npsrcnn upscale`` (``npsrcnn.upscale_image``).
 
     Parameters
@@ -82,6 +82,9 @@ def upscale_image(image, scale=3, weights=None, padding="replicate", band_rows=B
         ``.npz`` / ``.mat``), or a network; default: the one shipped for `scale`. Files are read once
         per process.
     padding : "replicate" (the authors') or "zero"
+    ensemble : bool
+        Geometric self-ensemble (model.ensemble.SelfEnsemble): the mean of the network over the 8
+        flips and rotations of its input; 8 times the network's time.
 
     Returns
     -------
@@ -110,13 +113,18 @@ def upscale_image(image, scale=3, weights=None, padding="replicate", band_rows=B
     if image.ndim not in (2, 3) or image.ndim == 3 and image.shape[2] not in (1, 3, 4):
         raise ValueError(f"image of shape {image.shape}: expected (H, W), (H, W, 3) or (H, W, 4)")
     if image.ndim == 3 and image.shape[2] == 1:
-        return upscale_image(image[:, :, 0], scale, weights, padding, band_rows)[:, :, None]
+        return upscale_image(image[:, :, 0], scale, weights, padding, band_rows, ensemble)[:, :, None]
     if image.dtype.kind == "f":
         as16 = np.floor(np.clip(image, 0, 1) * 65535.0 + 0.5).astype(np.uint16)  # 16 bits: below float32's noise here
-        return upscale_image(as16, scale, weights, padding, band_rows).astype(image.dtype) / image.dtype.type(65535)
+        out = upscale_image(as16, scale, weights, padding, band_rows, ensemble)
+        return out.astype(image.dtype) / image.dtype.type(65535)
     if image.dtype not in (np.uint8, np.uint16):
         raise ValueError(f"image of dtype {image.dtype}: expected uint8, uint16 or float")
     model = weights if hasattr(weights, "predict") else _weights(None if weights is None else str(weights), scale)
+    if ensemble:
+        from .ensemble import SelfEnsemble
+
+        model = SelfEnsemble(model)
     check_big_enough(image.shape, model, scale, "image")
     out = upscale_array(np.ascontiguousarray(image), model, scale, padding, band_rows)
     if pil is not None:
@@ -150,7 +158,7 @@ def upscale_array(img, model, scale, padding="replicate", band_rows=BAND_ROWS, p
     Parameters
     ----------
     img : ndarray, shape (H, W), (H, W, 3) or (H, W, 4), uint8 or uint16
-    model : SRCNN
+    model : SRCNN, or a SelfEnsemble of one
     scale : int
     progress : str, optional
         Show a tqdm bar over the bands on stderr, with this description.
