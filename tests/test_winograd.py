@@ -62,6 +62,33 @@ def test_f2x2_5x5_matrices_are_the_published_ones():
     np.testing.assert_array_equal(AT, [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 1]])
 
 
+@pytest.mark.parametrize("name", ["bt", "btt_add", "at", "att"])
+def test_hand_written_f45_kernels_spell_their_matrices(name):
+    """Each of F(4x4, 5x5)'s spelled-out transforms is its matrix (BT, BT^T added on, AT, AT^T), in float64."""
+    AT, _, BT = wg.transform_matrices(4, 5)
+    matrix, add = {"bt": (BT, False), "btt_add": (BT.T, True), "at": (AT, False), "att": (AT.T, False)}[name]
+    rows, cols = matrix.shape
+    s = rand((cols, 37), 3)
+    base = rand((rows, 37), 4)
+    o = base.copy() if add else np.full((rows, 37), np.nan)
+    getattr(wg, f"_{name}_f45")(*o, *s, np.array(wg.F45_CONSTANTS, np.float64))
+    np.testing.assert_allclose(o, (base if add else 0) + matrix @ s, rtol=1e-13, atol=1e-12)
+
+
+@pytest.mark.parametrize("padding", PADDINGS)
+def test_hand_written_f45_path_equals_the_matrix_rows_path(padding, monkeypatch):
+    """The engine's F(4x4, 5x5) kernels (hand-written transforms) and the plain _sum8 path agree in float32."""
+    conv_args = dict(padding=padding, method="winograd4")
+    x, w, b = rand((3, 8, 19, 17), 1, np.float32), rand((6, 8, 5, 5), 2, np.float32) * 0.1, rand(6, 3, np.float32)
+    results = {}
+    for hand in (True, False):
+        monkeypatch.setattr(wg, "HAND_F45", hand)
+        out, cache = L.conv2d_forward(x, w, b, **conv_args)
+        results[hand] = (out,) + L.conv2d_backward(rand(out.shape, 4, np.float32), cache)
+    errors = [max_rel(got, want.astype(np.float64)) for got, want in zip(results[True], results[False])]
+    assert 0 < errors[0] and max(errors) < 1e-5, errors  # each within FLOAT32_BOUND of float64; 0: one path ran twice
+
+
 def test_too_large_a_tile_is_refused():
     with pytest.raises(ValueError, match="interpolation points"):
         wg.transform_matrices(4, 9)
@@ -189,8 +216,8 @@ def test_wrong_buffer_is_refused():
 
 # Measured (seeded, this shape: 64 -> 32 channels, 5x5, activations in [0, 1) as after a ReLU): largest
 # error relative to the largest value, float32 against float64:
-#   im2col 5.7e-7 / 6.5e-7 / 5.6e-7 (out / dx / dw), winograd2 2.2e-6 / 2.8e-6 / 4.1e-6,
-#   winograd4 4.0e-6 / 4.2e-6 / 2.8e-6.
+#   im2col 5.7e-7 / 6.9e-7 / 6.7e-7 (out / dx / dw), winograd2 2.1e-6 / 2.8e-6 / 3.9e-6,
+#   winograd4 4.5e-6 / 3.4e-6 / 3.1e-6 (4.0e-6 / 4.2e-6 / 2.8e-6 through _sum8's matrix rows).
 # Bounds: 1e-5 for both tiles (~2-4x over the measurement, 15-20x float32 im2col's), 2e-6 for im2col.
 FLOAT32_BOUND = {"im2col": 2e-6, "winograd2": 1e-5, "winograd4": 1e-5}
 

@@ -73,11 +73,98 @@ def _add8(d, s0, s1, s2, s3, s4, s5, s6, s7, c):
                   + c6 * s6[k]) + c7 * s7[k])
 
 
+# ---------------------------------------------------- F(4x4, 5x5) by hand: the transforms' structure
+# The points 0, +-1, +-2, +-1/2 come in pairs: BT's rows 1/2, 3/4 and 5/6 are e + o and e - o of one even
+# and one odd part, AT's columns likewise. Spelled out (as NNPACK and oneDNN spell their transforms) a
+# tile value costs 32 multiply-adds instead of _sum8's 64 for BT, and the eight outputs come out of one
+# pass over the lanes: 8 loads and 8 stores per lane instead of 64 loads and 8 stores. Each is tested
+# against the matrix it spells (tests/test_winograd.py); the kernels take them for F(4x4, 5x5) only.
+
+
+# The constants below, in the arrays' dtype (a Python int or float times a float32 is a float64 in Numba).
+F45_CONSTANTS = (2, 4, 5, 8, 10, 16, 17, 21, 32, 64, 80, 128, 160, 0.5, 0.25, 0.125)
+
+
+@njit
+def _bt_f45(o0, o1, o2, o3, o4, o5, o6, o7, s0, s1, s2, s3, s4, s5, s6, s7, c):
+    """``o_b[k] = sum_j BT[b, j] s_j[k]`` for F(4x4, 5x5)'s BT; c: :data:`F45_CONSTANTS`."""
+    c2, c4, c5, c10, c16, c17, c21, c32 = c[0], c[1], c[2], c[4], c[5], c[6], c[7], c[8]
+    for k in range(len(o0)):
+        d0, d1, d2, d3, d4, d5, d6, d7 = s0[k], s1[k], s2[k], s3[k], s4[k], s5[k], s6[k], s7[k]
+        o0[k] = c4 * (d0 - d6) + c21 * (d4 - d2)
+        o7[k] = c4 * (d7 - d1) + c21 * (d3 - d5)
+        e, o = c17 * d4 - c4 * (d2 + d6), c17 * d3 - c4 * (d1 + d5)
+        o1[k], o2[k] = e + o, e - o
+        e, o = (d2 + c4 * d6) - c5 * d4, c2 * (d1 + c4 * d5) - c10 * d3
+        o3[k], o4[k] = e + o, e - o
+        e, o = c32 * ((c4 * d2 + d6) - c5 * d4), c16 * ((c4 * d1 + d5) - c5 * d3)
+        o5[k], o6[k] = e + o, e - o
+
+
+@njit
+def _btt_add_f45(o0, o1, o2, o3, o4, o5, o6, o7, r0, r1, r2, r3, r4, r5, r6, r7, c):
+    """``o_j[k] += sum_b BT[b, j] r_b[k]``: the adjoint of :func:`_bt_f45`, added on."""
+    c2, c4, c5, c8, c10, c16, c17, c21 = c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]
+    c32, c64, c80, c128, c160 = c[8], c[9], c[10], c[11], c[12]
+    for k in range(len(o0)):
+        a0, a7 = r0[k], r7[k]
+        p1, q1, p3, q3 = r1[k] + r2[k], r1[k] - r2[k], r3[k] + r4[k], r3[k] - r4[k]
+        p5, q5 = r5[k] + r6[k], r5[k] - r6[k]
+        o0[k] += c4 * a0
+        o1[k] += (c2 * q3 - c4 * (q1 + a7)) + c64 * q5
+        o2[k] += (p3 - c4 * p1 - c21 * a0) + c128 * p5
+        o3[k] += (c17 * q1 - c10 * q3 + c21 * a7) - c80 * q5
+        o4[k] += (c21 * a0 + c17 * p1 - c5 * p3) - c160 * p5
+        o5[k] += (c8 * q3 - c4 * q1 - c21 * a7) + c16 * q5
+        o6[k] += c4 * (p3 - p1 - a0) + c32 * p5
+        o7[k] += c4 * a7
+
+
+@njit
+def _at_f45(o0, o1, o2, o3, s0, s1, s2, s3, s4, s5, s6, s7, c):
+    """``o_i[k] = sum_a AT[i, a] s_a[k]`` for F(4x4, 5x5)'s AT."""
+    c2, c4, c8, h1, h2, h3 = c[0], c[1], c[3], c[13], c[14], c[15]
+    for k in range(len(o0)):
+        p1, q1, p3, q3 = s1[k] + s2[k], s1[k] - s2[k], s3[k] + s4[k], s3[k] - s4[k]
+        p5, q5 = s5[k] + s6[k], s5[k] - s6[k]
+        o0[k] = s0[k] + p1 + p3 + p5
+        o1[k] = q1 + c2 * q3 + h1 * q5
+        o2[k] = p1 + c4 * p3 + h2 * p5
+        o3[k] = q1 + c8 * q3 + h3 * q5 + s7[k]
+
+
+@njit
+def _att_f45(o0, o1, o2, o3, o4, o5, o6, o7, y0, y1, y2, y3, c):
+    """``o_a[k] = sum_i AT[i, a] y_i[k]``: the adjoint of :func:`_at_f45`."""
+    c2, c4, c8, h1, h2, h3 = c[0], c[1], c[3], c[13], c[14], c[15]
+    for k in range(len(o0)):
+        a, b, d, f = y0[k], y1[k], y2[k], y3[k]
+        o0[k] = a
+        e, o = a + d, b + f
+        o1[k], o2[k] = e + o, e - o
+        e, o = a + c4 * d, c2 * b + c8 * f
+        o3[k], o4[k] = e + o, e - o
+        e, o = a + h2 * d, h1 * b + h3 * f
+        o5[k], o6[k] = e + o, e - o
+        o7[k] = f
+
+
 def _pad8(M):
     """M (rows, cols <= 8) with its columns padded to 8 by zeros: the coefficients of :func:`_sum8`."""
     out = np.zeros((M.shape[0], 8), M.dtype)
     out[:, : M.shape[1]] = M
     return out
+
+
+# F(4x4, 5x5)'s transforms spelled out by hand (the _*_f45 kernels) rather than as _sum8's matrix rows;
+# False: every tile size through _sum8 (the slower, plainer formulation the hand-written one is checked
+# against in tests/test_winograd.py).
+HAND_F45 = True
+
+
+def _c45(m, A, dtype):
+    """The constants of the hand-written F(4x4, 5x5) kernels in `dtype`, or an empty array: not F(4x4, 5x5)."""
+    return np.array(F45_CONSTANTS if HAND_F45 and (m, A) == (4, 8) else (), dtype)
 
 
 def transform_matrices(m, r):
@@ -250,7 +337,7 @@ def _deal(ln, row, m, col_off, Wq, replicate):
 
 
 @njit_parallel
-def _tile_transform_kernel(x, B8, m, Nb, n0, row_off, col_off, replicate, ty0, Th, ring, first, V):
+def _tile_transform_kernel(x, B8, m, Nb, n0, row_off, col_off, replicate, ty0, Th, ring, first, V, c45):
     # x: C, N, H, W    B8: BT, columns padded to 8 with zeros    V: A*A, C, Th*L (L = Tw*Nb), tile
     # rows ty0 .. ty0+Th-1 of the padded input    ring: C, A, A, L, each channel's last A padded rows,
     # row-transformed, padded row p in slot p % A (the rows a block shares with the next)
@@ -284,16 +371,25 @@ def _tile_transform_kernel(x, B8, m, Nb, n0, row_off, col_off, replicate, ty0, T
                 s2, s3 = ln[e[2] % m, (e[2] // m) * Nb :], ln[e[3] % m, (e[3] // m) * Nb :]
                 s4, s5 = ln[e[4] % m, (e[4] // m) * Nb :], ln[e[5] % m, (e[5] // m) * Nb :]
                 s6, s7 = ln[e[6] % m, (e[6] // m) * Nb :], ln[e[7] % m, (e[7] // m) * Nb :]
-                r = (p0 + i) % A
-                for b in range(A):  # Rt[row, b] = sum_j BT[b, j] (value j of every tile of the row)
-                    _sum8(Rt[r, b], s0, s1, s2, s3, s4, s5, s6, s7, B8[b])
+                R = Rt[(p0 + i) % A]  # R[b] = sum_j BT[b, j] (value j of every tile of the row)
+                if len(c45):
+                    _bt_f45(R[0], R[1], R[2], R[3], R[4], R[5], R[6], R[7], s0, s1, s2, s3, s4, s5, s6, s7, c45)
+                else:
+                    for b in range(A):
+                        _sum8(R[b], s0, s1, s2, s3, s4, s5, s6, s7, B8[b])
+            t0, t1 = ty * L, (ty + 1) * L
             for b in range(A):  # V[a, b] = sum_i BT[a, i] Rt[row i, b]
                 s0, s1 = Rt[(p0 + e[0]) % A, b], Rt[(p0 + e[1]) % A, b]
                 s2, s3 = Rt[(p0 + e[2]) % A, b], Rt[(p0 + e[3]) % A, b]
                 s4, s5 = Rt[(p0 + e[4]) % A, b], Rt[(p0 + e[5]) % A, b]
                 s6, s7 = Rt[(p0 + e[6]) % A, b], Rt[(p0 + e[7]) % A, b]
+                if len(c45):
+                    _bt_f45(V[b, c, t0:t1], V[8 + b, c, t0:t1], V[16 + b, c, t0:t1], V[24 + b, c, t0:t1],
+                            V[32 + b, c, t0:t1], V[40 + b, c, t0:t1], V[48 + b, c, t0:t1], V[56 + b, c, t0:t1],
+                            s0, s1, s2, s3, s4, s5, s6, s7, c45)
+                    continue
                 for a in range(A):
-                    _sum8(V[a * A + b, c, ty * L : (ty + 1) * L], s0, s1, s2, s3, s4, s5, s6, s7, B8[a])
+                    _sum8(V[a * A + b, c, t0:t1], s0, s1, s2, s3, s4, s5, s6, s7, B8[a])
 
 
 def tile_transform(x, BT, m, Tw, row_off, col_off, replicate, out, n0=0, Nb=None, ty0=0, ring=None, first=True):
@@ -328,13 +424,13 @@ def tile_transform(x, BT, m, Tw, row_off, col_off, replicate, out, n0=0, Nb=None
         ring = np.empty((C, A, A, Tw * Nb), x.dtype)
     _check(ring, (C, A, A, Tw * Nb), x.dtype, "ring")
     _tile_transform_kernel(np.ascontiguousarray(x), _pad8(BT.astype(x.dtype)), m, Nb, n0, row_off, col_off,
-                           bool(replicate), ty0, P // (Tw * Nb), ring, bool(first), out)
+                           bool(replicate), ty0, P // (Tw * Nb), ring, bool(first), out, _c45(m, A, x.dtype))
     return out
 
 
 @njit_parallel
 def _tile_transform_adjoint_kernel(dV, BTt8, m, Nb, n0, row_off, col_off, replicate, ty0, Th, carry, first, last,
-                                   dx):
+                                   dx, c45):
     # dV: A*A, C, Th*L    BTt8: BT^T, columns padded to 8    carry: C, A-m, A, L (rows shared with the
     # next or previous block of tile rows)    dx: C, N, H, W, accumulated into
     C, N, H, W = dx.shape
@@ -345,9 +441,12 @@ def _tile_transform_adjoint_kernel(dV, BTt8, m, Nb, n0, row_off, col_off, replic
     S = A - m  # of them, rows shared with the next block's
     e = np.array([min(i, A - 1) for i in range(8)])
     for c in prange(C):  # under replicate several rows land on one edge row: a channel per thread
-        dR = np.zeros((Hb, A, L), dx.dtype)  # the block's rows before the rows' adjoint
-        if not first:
+        dR = np.empty((Hb, A, L), dx.dtype)  # the block's rows before the rows' adjoint
+        if first:
+            dR[:] = 0
+        else:
             dR[:S] = carry[c]
+            dR[S:] = 0
         for ty in range(Th):  # dR[ty*m + i, b] += sum_a BT[a, i] dV[a, b] (the columns' adjoint)
             t = ty * L
             for b in range(A):
@@ -355,6 +454,11 @@ def _tile_transform_adjoint_kernel(dV, BTt8, m, Nb, n0, row_off, col_off, replic
                 s2, s3 = dV[e[2] * A + b, c, t : t + L], dV[e[3] * A + b, c, t : t + L]
                 s4, s5 = dV[e[4] * A + b, c, t : t + L], dV[e[5] * A + b, c, t : t + L]
                 s6, s7 = dV[e[6] * A + b, c, t : t + L], dV[e[7] * A + b, c, t : t + L]
+                if len(c45):
+                    r = ty * m
+                    _btt_add_f45(dR[r, b], dR[r + 1, b], dR[r + 2, b], dR[r + 3, b], dR[r + 4, b], dR[r + 5, b],
+                                 dR[r + 6, b], dR[r + 7, b], s0, s1, s2, s3, s4, s5, s6, s7, c45)
+                    continue
                 for i in range(A):
                     _add8(dR[ty * m + i, b], s0, s1, s2, s3, s4, s5, s6, s7, BTt8[i])
         done = Hb
@@ -362,16 +466,28 @@ def _tile_transform_adjoint_kernel(dV, BTt8, m, Nb, n0, row_off, col_off, replic
             done = Hb - S
             carry[c] = dR[done:]
         ln = np.empty((m, Wq * Nb), dx.dtype)
+        T = np.empty((A, L), dx.dtype)  # F(4x4, 5x5): the rows' adjoint of one row, value j in T[j]
         for yp in range(done):  # the rows' adjoint: value j of every tile += sum_b BT[b, j] dR[yp, b]
             y = _src(row_off + ty0 * m + yp, H, replicate)
             if y < 0:
                 continue
-            ln[:] = 0
             r = dR[yp]
             r0, r1, r2, r3, r4, r5, r6, r7 = r[e[0]], r[e[1]], r[e[2]], r[e[3]], r[e[4]], r[e[5]], r[e[6]], r[e[7]]
-            for j in range(A):
-                o = (j // m) * Nb
-                _add8(ln[j % m, o : o + L], r0, r1, r2, r3, r4, r5, r6, r7, BTt8[j])
+            if len(c45):  # values j and j + 4 of a row of tiles land on one lane, Nb apart: summed here
+                T[:] = 0
+                _btt_add_f45(T[0], T[1], T[2], T[3], T[4], T[5], T[6], T[7], r0, r1, r2, r3, r4, r5, r6, r7, c45)
+                for ph in range(m):
+                    lo, hi, t0, t1 = ln[ph], ln[ph, Nb:], T[ph], T[ph + m]
+                    for k in range(L):
+                        lo[k] = t0[k]
+                    ln[ph, L:] = 0
+                    for k in range(L):
+                        hi[k] += t1[k]
+            else:
+                ln[:] = 0
+                for j in range(A):
+                    o = (j // m) * Nb
+                    _add8(ln[j % m, o : o + L], r0, r1, r2, r3, r4, r5, r6, r7, BTt8[j])
             for ph in range(m):
                 for q in range(Wq):
                     xc = _src(col_off + q * m + ph, W, replicate)
@@ -411,7 +527,8 @@ def tile_transform_adjoint(dV, BT, m, Tw, row_off, col_off, replicate, dx, n0=0,
         carry = np.empty((C, A - m, A, Tw * Nb), dV.dtype)
     _check(carry, (C, A - m, A, Tw * Nb), dV.dtype, "carry")
     _tile_transform_adjoint_kernel(dV, _pad8(BT.T.astype(dV.dtype)), m, Nb, n0, row_off, col_off,
-                                   bool(replicate), ty0, P // (Tw * Nb), carry, bool(first), bool(last), dx)
+                                   bool(replicate), ty0, P // (Tw * Nb), carry, bool(first), bool(last), dx,
+                                   _c45(m, A, dV.dtype))
     return dx
 
 
@@ -419,7 +536,7 @@ def tile_transform_adjoint(dV, BT, m, Tw, row_off, col_off, replicate, dx, n0=0,
 
 
 @njit_parallel
-def _output_transform_kernel(M, AT8, m, Th, Tw, n0, r0, nrows, out):
+def _output_transform_kernel(M, AT8, m, Th, Tw, n0, r0, nrows, out, c45):
     # M: A*A, F, Th*Tw*Nb    AT8: AT (m, A), columns padded to 8    out: F, N, Ho, Wo; rows r0 ..
     # r0+nrows-1 of images n0 .. n0+Nb-1 written
     F, N, Ho, Wo = out.shape
@@ -433,18 +550,27 @@ def _output_transform_kernel(M, AT8, m, Th, Tw, n0, r0, nrows, out):
         t = ty * L
         S = np.empty((m, A, L), M.dtype)  # private scratch of the iteration
         Y = np.empty(L, M.dtype)
+        Y4 = np.empty((m, L), M.dtype)  # F(4x4, 5x5): the m values j of a row i at once
         for b in range(A):  # S[i, b] = sum_a AT[i, a] M[a, b]
             s0, s1, s2, s3 = M[e[0] * A + b, f, t : t + L], M[e[1] * A + b, f, t : t + L], \
                 M[e[2] * A + b, f, t : t + L], M[e[3] * A + b, f, t : t + L]
             s4, s5, s6, s7 = M[e[4] * A + b, f, t : t + L], M[e[5] * A + b, f, t : t + L], \
                 M[e[6] * A + b, f, t : t + L], M[e[7] * A + b, f, t : t + L]
+            if len(c45):
+                _at_f45(S[0, b], S[1, b], S[2, b], S[3, b], s0, s1, s2, s3, s4, s5, s6, s7, c45)
+                continue
             for i in range(m):
                 _sum8(S[i, b], s0, s1, s2, s3, s4, s5, s6, s7, AT8[i])
         for i in range(min(m, nrows - ty * m)):  # Y[i, j] = sum_b S[i, b] AT[j, b], inside the output
             s0, s1, s2, s3 = S[i, e[0]], S[i, e[1]], S[i, e[2]], S[i, e[3]]
             s4, s5, s6, s7 = S[i, e[4]], S[i, e[5]], S[i, e[6]], S[i, e[7]]
+            if len(c45):
+                _at_f45(Y4[0], Y4[1], Y4[2], Y4[3], s0, s1, s2, s3, s4, s5, s6, s7, c45)
             for j in range(m):
-                _sum8(Y, s0, s1, s2, s3, s4, s5, s6, s7, AT8[j])
+                if len(c45):
+                    Y = Y4[j]
+                else:
+                    _sum8(Y, s0, s1, s2, s3, s4, s5, s6, s7, AT8[j])
                 if Nb == 1:  # one image (inference strips): a strided store into its row
                     d = out[f, n0, r0 + ty * m + i, j:]
                     for tx in range(min(Tw, (Wo - j + m - 1) // m)):
@@ -483,12 +609,12 @@ def output_transform(M, AT, m, Th, Tw, out, n0=0, r0=0, nrows=None):
     _check(M, (A * A, F, M.shape[2]), M.dtype, "M")
     if A > 8:
         raise ValueError(f"tiles of {A} values: the kernels take at most 8")
-    _output_transform_kernel(M, _pad8(AT.astype(M.dtype)), m, Th, Tw, n0, r0, nrows, out)
+    _output_transform_kernel(M, _pad8(AT.astype(M.dtype)), m, Th, Tw, n0, r0, nrows, out, _c45(m, A, M.dtype))
     return out
 
 
 @njit_parallel
-def _output_transform_adjoint_kernel(dout, ATt8, m, Th, Tw, n0, r0, nrows, dM):
+def _output_transform_adjoint_kernel(dout, ATt8, m, Th, Tw, n0, r0, nrows, dM, c45):
     # dout: F, N, Ho, Wo (rows r0 .. r0+nrows-1 of images n0 .. read; a tile past them reads 0)
     # ATt8: AT^T (A, m), columns padded to 8    dM: A*A, F, Th*Tw*Nb, filled
     F, N, Ho, Wo = dout.shape
@@ -507,10 +633,19 @@ def _output_transform_adjoint_kernel(dout, ATt8, m, Th, Tw, n0, r0, nrows, dM):
                 for tx in range(min(Tw, (Wo - j + m - 1) // m)):
                     for n in range(Nb):
                         Y[j, tx * Nb + n] = dout[f, n0 + n, r0 + ty * m + i, tx * m + j]
+            if len(c45):
+                _att_f45(S[i, 0], S[i, 1], S[i, 2], S[i, 3], S[i, 4], S[i, 5], S[i, 6], S[i, 7], Y[0], Y[1], Y[2], Y[3],
+                         c45)
+                continue
             s0, s1, s2, s3, s4, s5, s6, s7 = Y[e[0]], Y[e[1]], Y[e[2]], Y[e[3]], Y[e[4]], Y[e[5]], Y[e[6]], Y[e[7]]
             for b in range(A):
                 _sum8(S[i, b], s0, s1, s2, s3, s4, s5, s6, s7, ATt8[b])
         for b in range(A):  # dM[a, b] = sum_i AT[i, a] S[i, b]
+            if len(c45):
+                _att_f45(dM[b, f, t : t + L], dM[8 + b, f, t : t + L], dM[16 + b, f, t : t + L],
+                         dM[24 + b, f, t : t + L], dM[32 + b, f, t : t + L], dM[40 + b, f, t : t + L],
+                         dM[48 + b, f, t : t + L], dM[56 + b, f, t : t + L], S[0, b], S[1, b], S[2, b], S[3, b], c45)
+                continue
             s0, s1, s2, s3 = S[e[0], b], S[e[1], b], S[e[2], b], S[e[3], b]
             s4, s5, s6, s7 = S[e[4], b], S[e[5], b], S[e[6], b], S[e[7], b]
             for a in range(A):
@@ -543,5 +678,6 @@ def output_transform_adjoint(dout, AT, m, Th, Tw, out, n0=0, r0=0, nrows=None):
     _check(out, (A * A, F, out.shape[2]), dout.dtype, "dM")
     if A > 8:
         raise ValueError(f"tiles of {A} values: the kernels take at most 8")
-    _output_transform_adjoint_kernel(dout, _pad8(AT.T.astype(dout.dtype)), m, Th, Tw, n0, r0, nrows, out)
+    _output_transform_adjoint_kernel(dout, _pad8(AT.T.astype(dout.dtype)), m, Th, Tw, n0, r0, nrows, out,
+                                     _c45(m, A, dout.dtype))
     return out
