@@ -87,7 +87,7 @@ def test_profile_step_splits_the_winograd_layer():
 def test_profile_step_times_the_steps_own_gemms():
     """step_gemms_ms holds the GEMMs each layer's chosen method runs (Winograd's A*A products for 9-5-5's
     layer 2, im2col's for 9-1-5), and the GEMM-only ceiling is the batch over their sum."""
-    for arch, layer2 in (("9-5-5", "layer2 winograd4 dU=V@dM.T"), ("9-1-5", "layer2 dX W.T@dz")):
+    for arch, layer2 in (("9-5-5", "layer2 winograd4 dU=V@dMt"), ("9-1-5", "layer2 dX W.T@dz")):
         out = json.loads(run_script("profile_step.py", "--arch", arch, "--batch", "32", "--repeats", "1",
                                     "--threads", "1"))
         own = out["step_gemms_ms"]
