@@ -1,6 +1,8 @@
 """Geometric self-ensemble (model/ensemble.py): the 8 transforms, equivariance, bands, the two commands' --ensemble."""
 import json
+import os
 
+import numba
 import numpy as np
 import pytest
 from PIL import Image
@@ -121,7 +123,7 @@ def test_upscale_image_ensemble(x3):
     assert np.array_equal(ens, upscaling.upscale_array(img, SelfEnsemble(x3), 3))
 
 
-def test_cli_upscale_ensemble_and_the_workers_path(tmp_path, capsys):
+def test_cli_upscale_ensemble_and_the_workers_path(tmp_path, capsys, monkeypatch):
     src = tmp_path / "in.png"
     Image.fromarray(_photo()).save(src)
     argv = [str(src), "--scale", "3", "--no-progress"]
@@ -130,8 +132,16 @@ def test_cli_upscale_ensemble_and_the_workers_path(tmp_path, capsys):
     assert "self-ensemble" in capsys.readouterr().err
     plain, ens = read_image(tmp_path / "plain.png"), read_image(tmp_path / "ens.png")
     assert ens.shape == plain.shape and (ens != plain).any()
-    # --workers / --dask send Settings to each worker; run_jobs with one worker runs the same code here
-    (r,) = run_jobs([(src, tmp_path / "job.png")], Settings(weights="x3", scale=3, ensemble=True))
+    # --workers / --dask send Settings to each worker; run_jobs with one worker runs the same code here. A
+    # worker sets its thread count (environment included): here the one Numba's pool already has, since
+    # Numba refuses to compile once NUMBA_NUM_THREADS disagrees with its running pool; and put back after.
+    for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        if var in os.environ:  # monkeypatch remembers the variable as it is and restores it after the test
+            monkeypatch.setenv(var, os.environ[var])
+        else:
+            monkeypatch.delenv(var, raising=False)
+    settings = Settings(weights="x3", scale=3, ensemble=True, threads=numba.config.NUMBA_NUM_THREADS)
+    (r,) = run_jobs([(src, tmp_path / "job.png")], settings)
     assert r[-1] is None and np.array_equal(read_image(tmp_path / "job.png"), ens)
 
 
