@@ -27,7 +27,7 @@ class Settings:
     quality: int = 95
     overwrite: bool = False
     max_pixels: int = 0  # 0: the reader's default limit
-    threads: int = 1  # Numba and BLAS threads per worker
+    threads: int = 1  # Numba and BLAS threads per worker process (0: leave the process's as they are)
     ensemble: bool = False  # geometric self-ensemble: the mean over 8 flips and rotations, 8x the time
 
 
@@ -40,7 +40,8 @@ def _model(settings):
         from ..util.threads import set_threads
         from .pretrained import load_weights
 
-        set_threads(settings.threads)  # before the first kernel runs in this process
+        if settings.threads:  # before the first kernel runs in this process
+            set_threads(settings.threads)
         _MODELS[key] = load_weights(settings.weights, settings.scale)[0]
     return _MODELS[key]
 
@@ -113,9 +114,10 @@ def run_jobs(jobs, settings, workers=1, dask_address=None, progress=None, on_don
         finally:
             client.close()
         return results
-    if workers <= 1:
+    if workers <= 1:  # here, with this process's threads: Numba refuses to compile once NUMBA_NUM_THREADS
+        here = dataclasses.replace(settings, threads=0)  # (which set_threads sets) disagrees with its pool
         for src, dst in jobs:
-            finished(_job(src, dst, settings))
+            finished(_job(src, dst, here))
         return results
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
