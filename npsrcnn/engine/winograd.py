@@ -549,8 +549,7 @@ def _output_transform_kernel(M, AT8, m, Th, Tw, n0, r0, nrows, out, c45):
         ty = fy % Th
         t = ty * L
         S = np.empty((m, A, L), M.dtype)  # private scratch of the iteration
-        Y = np.empty(L, M.dtype)
-        Y4 = np.empty((m, L), M.dtype)  # F(4x4, 5x5): the m values j of a row i at once
+        Ym = np.empty((m, L), M.dtype)  # the m values j of a row i of every tile
         for b in range(A):  # S[i, b] = sum_a AT[i, a] M[a, b]
             s0, s1, s2, s3 = M[e[0] * A + b, f, t : t + L], M[e[1] * A + b, f, t : t + L], \
                 M[e[2] * A + b, f, t : t + L], M[e[3] * A + b, f, t : t + L]
@@ -565,12 +564,12 @@ def _output_transform_kernel(M, AT8, m, Th, Tw, n0, r0, nrows, out, c45):
             s0, s1, s2, s3 = S[i, e[0]], S[i, e[1]], S[i, e[2]], S[i, e[3]]
             s4, s5, s6, s7 = S[i, e[4]], S[i, e[5]], S[i, e[6]], S[i, e[7]]
             if len(c45):
-                _at_f45(Y4[0], Y4[1], Y4[2], Y4[3], s0, s1, s2, s3, s4, s5, s6, s7, c45)
+                _at_f45(Ym[0], Ym[1], Ym[2], Ym[3], s0, s1, s2, s3, s4, s5, s6, s7, c45)
+            else:
+                for j in range(m):
+                    _sum8(Ym[j], s0, s1, s2, s3, s4, s5, s6, s7, AT8[j])
             for j in range(m):
-                if len(c45):
-                    Y = Y4[j]
-                else:
-                    _sum8(Y, s0, s1, s2, s3, s4, s5, s6, s7, AT8[j])
+                Y = Ym[j]
                 if Nb == 1:  # one image (inference strips): a strided store into its row
                     d = out[f, n0, r0 + ty * m + i, j:]
                     for tx in range(min(Tw, (Wo - j + m - 1) // m)):

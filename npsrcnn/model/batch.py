@@ -114,8 +114,10 @@ def run_jobs(jobs, settings, workers=1, dask_address=None, progress=None, on_don
         finally:
             client.close()
         return results
-    if workers <= 1:  # here, with this process's threads: Numba refuses to compile once NUMBA_NUM_THREADS
-        here = dataclasses.replace(settings, threads=0)  # (which set_threads sets) disagrees with its pool
+    if workers <= 1:
+        # Here, with this process's thread settings: set_threads sets NUMBA_NUM_THREADS, and Numba refuses
+        # every later compilation once that disagrees with its running pool.
+        here = dataclasses.replace(settings, threads=0)
         for src, dst in jobs:
             finished(_job(src, dst, here))
         return results
